@@ -1,0 +1,22 @@
+# The study "recurrent neural networks as dynamical systems", end to end.
+# Table of contents only: config + validation, the stages' rule files, the final targets.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/bistable.smk"
+include: "workflow/rules/claims.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    input:
+        final_targets(),
+    default_target: True

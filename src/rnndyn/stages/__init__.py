@@ -1,0 +1,1 @@
+"""Stage functions: what each workflow rule computes, callable with plain arguments."""

@@ -1,0 +1,106 @@
+"""The only code that touches Zarr: atomic writes and reads of xarray Datasets.
+
+A store is written under a hidden temporary name in the destination's folder and renamed into
+place only once complete, so a job killed mid-write never leaves a store that looks complete
+(Snakemake's ``directory()`` outputs then see nothing, or an obviously partial ``.tmp`` folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+PROVENANCE_ATTR = "provenance"
+_TMP_MARKER = ".tmp-"
+
+
+def _json_safe(value: Any) -> Any:
+    """Convert numpy scalars and arrays inside attributes to plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_dataset(ds: xr.Dataset, path: str | Path, *, provenance: dict[str, Any]) -> Path:
+    """Write ``ds`` to a Zarr (format 3) store at ``path`` atomically.
+
+    Parameters
+    ----------
+    ds
+        The dataset; every data variable should carry ``units`` and ``long_name`` attributes.
+    path
+        Destination folder (conventionally ending in ``.zarr``). An existing store there is
+        replaced only after the new one is complete.
+    provenance
+        Attributes from :func:`rnndyn.provenance.provenance`; stored under ``attrs["provenance"]``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{_TMP_MARKER}{uuid.uuid4().hex[:8]}")
+    out = ds.copy()
+    out.attrs = _json_safe({**ds.attrs, PROVENANCE_ATTR: provenance})
+    for name in out.variables:
+        out[name].attrs = _json_safe(dict(out[name].attrs))
+    try:
+        out.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path
+
+
+def read_dataset(path: str | Path) -> xr.Dataset:
+    """Open a store written by :func:`write_dataset` and load it into memory.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the missing store.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no store at {path}")
+    with xr.open_zarr(path, consolidated=False) as ds:
+        return ds.load()
+
+
+def read_provenance(path: str | Path) -> dict[str, Any]:
+    """The provenance attributes of the store at ``path``."""
+    return read_dataset(path).attrs[PROVENANCE_ATTR]
+
+
+def array_digest(ds: xr.Dataset) -> dict[str, str]:
+    """SHA-256 of every variable's values (and dims), for determinism checks independent of file bytes."""
+    digests = {}
+    for name in sorted(map(str, ds.variables)):
+        var = ds[name]
+        h = hashlib.sha256(json.dumps([list(var.dims), list(var.shape), str(var.dtype)]).encode())
+        values = var.values
+        if values.dtype.kind in "OUS":  # object/str arrays hold pointers, not bytes: hash the text
+            h.update("\x1f".join(map(str, values.ravel())).encode())
+        else:
+            h.update(np.ascontiguousarray(values).tobytes())
+        digests[name] = h.hexdigest()
+    return digests

@@ -1,0 +1,23 @@
+# Every stage's claims gathered into one table: results/claims.csv and its report page.
+
+
+rule claims_table:
+    input:
+        stage_claims,
+    output:
+        csv=f"{RESULTS}/claims.csv",
+        html=report(
+            f"{RESULTS}/claims.html",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        f"{LOGS}/claims_table.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/claims_table.py"

@@ -1,0 +1,47 @@
+# Paths, config validation, sweeps and wildcard constraints shared by every stage.
+import os
+import sys
+from pathlib import Path
+
+# Jobs import the library from this checkout even where it is not pip-installed (a `--sdm conda`
+# environment, a cluster node): the scripts need `rnndyn` on their path.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
+
+from rnndyn.config import load_schema, validate_config
+
+validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+
+RESULTS = "results"
+LOGS = "logs"
+ENV = "../../envs/rnndyn.yaml"
+
+
+wildcard_constraints:
+    stage=r"[a-z_]+",
+
+
+def stage_figures(stage):
+    """The figure files (PDF and PNG) a stage produces."""
+    return [
+        f"{RESULTS}/figures/{name}.{ext}"
+        for name in STAGE_FIGURES[stage]
+        for ext in ("pdf", "png")
+    ]
+
+
+def stage_claims(wildcards=None):
+    """The claims files of the enabled stages, gathered into results/claims.csv."""
+    return [f"{RESULTS}/claims/{stage}.json" for stage in config["stages"]]
+
+
+def final_targets():
+    """The final targets: each enabled stage's figures and the claims table."""
+    figures = [f for stage in config["stages"] for f in stage_figures(stage)]
+    return figures + [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.html"]
+
+
+STAGE_FIGURES = {
+    "bistable": ["bistable_bifurcation", "bistable_stability_map"],
+}
