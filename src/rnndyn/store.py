@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,11 @@ def read_dataset(path: str | Path) -> xr.Dataset:
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no store at {path}")
-    with xr.open_zarr(path, consolidated=False) as ds:
-        return ds.load()
+    with warnings.catch_warnings():
+        # Snakemake marks directory outputs with a `.snakemake_timestamp` file, which zarr notes.
+        warnings.filterwarnings("ignore", message=".*snakemake_timestamp.*")
+        with xr.open_zarr(path, consolidated=False) as ds:
+            return ds.load()
 
 
 def read_provenance(path: str | Path) -> dict[str, Any]:

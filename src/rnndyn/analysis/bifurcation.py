@@ -89,7 +89,7 @@ def scalar_fixed_points(
     return roots
 
 
-def bistable_fixed_points(w: np.ndarray, b: np.ndarray, *, n_grid: int = 2001) -> np.ndarray:
+def bistable_fixed_points(w: np.ndarray, b: np.ndarray, *, n_grid: int = 2001, chunk: int = 2048) -> np.ndarray:
     """All fixed points of h ↦ tanh(w h + b) for each pair (w_i, b_i).
 
     Parameters
@@ -98,6 +98,8 @@ def bistable_fixed_points(w: np.ndarray, b: np.ndarray, *, n_grid: int = 2001) -
         Parameter pairs, shape (P,) each (broadcast together).
     n_grid
         Bracketing grid on [−1, 1] (every fixed point lies there since |tanh| < 1).
+    chunk
+        Parameter pairs solved at once; memory grows as ``chunk × n_grid`` floats.
 
     Returns
     -------
@@ -105,10 +107,13 @@ def bistable_fixed_points(w: np.ndarray, b: np.ndarray, *, n_grid: int = 2001) -
         (P, 3) fixed points in increasing order, NaN-padded (one or three; two only exactly at a fold).
     """
     w, b = np.broadcast_arrays(np.asarray(w, dtype=float).ravel(), np.asarray(b, dtype=float).ravel())
-    wc, bc = w[:, None], b[:, None]
-    f = lambda h: np.tanh(wc * h + bc)  # noqa: E731
-    df = lambda h: wc * (1.0 - np.tanh(wc * h + bc) ** 2)  # noqa: E731
-    return scalar_fixed_points(f, df, lo=-1.0, hi=1.0, n_grid=n_grid, max_roots=3)
+    out = np.empty((w.size, 3))
+    for start in range(0, w.size, chunk):
+        wc, bc = w[start : start + chunk, None], b[start : start + chunk, None]
+        f = lambda h: np.tanh(wc * h + bc)  # noqa: E731
+        df = lambda h: wc * (1.0 - np.tanh(wc * h + bc) ** 2)  # noqa: E731
+        out[start : start + chunk] = scalar_fixed_points(f, df, lo=-1.0, hi=1.0, n_grid=n_grid, max_roots=3)
+    return out
 
 
 def bistable_multiplier(h_star: np.ndarray, w: np.ndarray) -> np.ndarray:

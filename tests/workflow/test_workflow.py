@@ -1,0 +1,127 @@
+"""The workflow end to end on the tiny config: outputs, claims, report, determinism, faults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rnndyn.runlock import stale_lock
+from rnndyn.store import array_digest, read_dataset, read_provenance
+from tests.conftest import REPO, TINY_CONFIG, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+STORES = ("results/bistable/trajectories.zarr", "results/bistable/scan.zarr")
+FIGURES = ("bistable_bifurcation", "bistable_stability_map")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("study")
+    run_snakemake(workdir, "--configfile", str(TINY_CONFIG))
+    return workdir
+
+
+def test_outputs_claims_and_report(run_dir):
+    for name in FIGURES:
+        for ext in ("pdf", "png"):
+            assert (run_dir / "results" / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    claims = pd.read_csv(run_dir / "results" / "claims.csv")
+    assert {"id", "passed", "measured", "expected", "tolerance"} <= set(claims.columns)
+    assert claims["id"].str.startswith("bistable/").all() and len(claims) >= 10
+    assert claims["passed"].all(), claims.loc[~claims["passed"], ["id", "measured", "expected"]]
+    run_snakemake(run_dir, "--configfile", str(TINY_CONFIG), "--report", "results/report.html")
+    report = (run_dir / "results" / "report.html").read_text()
+    assert "bistable_bifurcation.png" in report and "claims.html" in report
+
+
+def test_every_store_has_provenance_and_units(run_dir):
+    for store in STORES:
+        prov = read_provenance(run_dir / store)
+        assert prov["rule"] in ("bistable_data", "bistable_analysis")
+        ds = read_dataset(run_dir / store)
+        for name in ds.data_vars:
+            assert {"units", "long_name"} <= set(ds[name].attrs), f"{store}:{name}"
+
+
+def test_rerun_does_nothing_and_says_so(run_dir):
+    proc = run_snakemake(run_dir, "--configfile", str(TINY_CONFIG))
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_two_runs_give_identical_arrays(run_dir, tmp_path):
+    run_snakemake(tmp_path, "--configfile", str(TINY_CONFIG))
+    for store in STORES:
+        assert array_digest(read_dataset(tmp_path / store)) == array_digest(read_dataset(run_dir / store)), store
+    assert (tmp_path / "results/claims.csv").read_text() == (run_dir / "results/claims.csv").read_text()
+
+
+def test_forcerun_one_stage_recomputes_only_downstream(run_dir):
+    data_mtime = (run_dir / STORES[0]).stat().st_mtime_ns
+    proc = run_snakemake(run_dir, "--configfile", str(TINY_CONFIG), "--forcerun", "bistable_figures")
+    log = proc.stdout + proc.stderr
+    assert "rule bistable_figures" in log and "rule bistable_data" not in log
+    assert (run_dir / STORES[0]).stat().st_mtime_ns == data_mtime
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bistable:\n  n_steps: -5\n  w: {start: 0.5, stop: 3.0, num: 0}\n")
+    proc = run_snakemake(tmp_path, "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert "'bistable.n_steps': -5 is less than the minimum of 1" in message
+    assert "'bistable.w.num': 0 is less than the minimum of 1" in message
+    assert not (tmp_path / "results").exists()
+
+
+def test_kill_mid_job_then_rerun_incomplete(tmp_path):
+    """SIGKILL the whole run while the analysis job writes; --rerun-incomplete then finishes it
+    without recomputing the data job that had completed."""
+    config = tmp_path / "slow.yaml"
+    # A finer scan makes the analysis job last seconds, so the kill lands inside it.
+    config.write_text(TINY_CONFIG.read_text().replace("num: 51}", "num: 301}").replace("num: 31}\n", "num: 201}\n", 1))
+    run_snakemake(tmp_path, "--configfile", str(config), "--until", "bistable_data")
+    data = tmp_path / STORES[0]
+    data_mtime = data.stat().st_mtime_ns
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+           str(tmp_path), "--cores", "2", "--configfile", str(config)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    analysis_log = tmp_path / "logs/bistable/analysis.log"
+    deadline = time.monotonic() + 120
+    while not (analysis_log.exists() and analysis_log.stat().st_size > 0):
+        assert time.monotonic() < deadline and proc.poll() is None, "analysis job never started"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    scan = tmp_path / STORES[1]
+    assert not scan.exists(), "a killed job left a store that looks complete"
+    assert not (tmp_path / "results/claims.csv").exists()
+
+    # What `make study` does next: remove the dead run's lock, then finish what is incomplete.
+    assert stale_lock(tmp_path)
+    unlock = subprocess.run([sys.executable, "-m", "rnndyn.runlock", "--snakefile", str(REPO / "Snakefile"),
+                             "--configfile", str(config)],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert unlock.returncode == 0 and "stale lock" in unlock.stdout
+    assert not stale_lock(tmp_path)
+    finished = run_snakemake(tmp_path, "--configfile", str(config), "--rerun-incomplete")
+    log = finished.stdout + finished.stderr
+    assert "rule bistable_data" not in log and "rule bistable_analysis" in log
+    assert data.stat().st_mtime_ns == data_mtime
+    assert pd.read_csv(tmp_path / "results/claims.csv")["passed"].all()
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
