@@ -1,5 +1,7 @@
 # Claim `bistable`: the neuron h_{t+1} = tanh(w h_t + b); data -> bifurcation scan -> figures.
 
+STAGE_FIGURES["bistable"] = ["bistable_bifurcation", "bistable_stability_map"]
+
 
 rule bistable_data:
     output:

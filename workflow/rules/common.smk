@@ -42,6 +42,5 @@ def final_targets():
     return figures + [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.html"]
 
 
-STAGE_FIGURES = {
-    "bistable": ["bistable_bifurcation", "bistable_stability_map"],
-}
+# Each stage's .smk registers the figures it makes: STAGE_FIGURES["<stage>"] = [names].
+STAGE_FIGURES = {}
