@@ -1,0 +1,189 @@
+"""Persistent homology of point clouds: the loops of an attractor and distances between diagrams.
+
+A Vietoris-Rips filtration (ripser; Bauer 2021) of a point cloud gives one persistence diagram per
+homology dimension; a long H1 bar is a loop that exists over a wide range of scales. Lorenz's
+attractor has two lobes, hence two dominant H1 bars, whether the cloud is the true (x, y, z)
+state, a delay embedding of x or the hidden states of a network that learned the dynamics.
+
+Ripser's cost grows quickly with the number of points (1,000 / 2,000 points with maxdim 1 take about
+1 s / 5 s here), so clouds are first standardised and thinned by farthest-point sampling, which
+keeps the shape at the resolution of the sample's covering radius.
+
+References
+----------
+U. Bauer, "Ripser: efficient computation of Vietoris-Rips persistence barcodes", J. Appl. Comput.
+Topol. 5, 391 (2021).
+H. Edelsbrunner, J. Harer, "Computational Topology: An Introduction", AMS (2010).
+D. Cohen-Steiner, H. Edelsbrunner, J. Harer, "Stability of persistence diagrams", Discrete Comput.
+Geom. 37, 103 (2007).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import persim
+from ripser import ripser
+
+
+def standardise(points: np.ndarray) -> np.ndarray:
+    """Shift each coordinate to mean 0 and scale it to standard deviation 1.
+
+    Makes distances (and so filtration scales) comparable between clouds in different units, e.g.
+    the Lorenz state and a network's hidden states. A constant coordinate is left at 0.
+
+    Parameters
+    ----------
+    points
+        Cloud (N, d).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, d) float64.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    centred = points - points.mean(axis=0)
+    std = centred.std(axis=0)
+    return centred / np.where(std > 0, std, 1.0)
+
+
+def farthest_point_sample(points: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a greedy max-min (farthest-point) subsample.
+
+    Starting from a random point, repeatedly adds the point farthest from those chosen so far
+    (Gonzalez 1985). The sample covers the cloud within twice the optimal covering radius, so
+    persistence diagrams of the sample are close to those of the cloud in bottleneck distance.
+
+    Parameters
+    ----------
+    points
+        Cloud (N, d).
+    n
+        Number of points to keep, 1 <= n <= N.
+    rng
+        Chooses the first point.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) distinct integer indices into ``points``, in the order chosen.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if not 1 <= n <= points.shape[0]:
+        raise ValueError(f"n must be in [1, {points.shape[0]}], got {n}")
+    chosen = np.empty(n, dtype=np.int64)
+    chosen[0] = rng.integers(points.shape[0])
+    distance = np.linalg.norm(points - points[chosen[0]], axis=1)
+    for k in range(1, n):
+        chosen[k] = np.argmax(distance)
+        np.minimum(distance, np.linalg.norm(points - points[chosen[k]], axis=1), out=distance)
+    return chosen
+
+
+def persistence_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
+    """Vietoris-Rips persistence diagrams (ripser), without the essential H0 bar.
+
+    Every nonempty cloud has exactly one H0 class that never dies (birth 0, death infinity): it
+    records that the cloud is connected at large scale and carries no scale. It is dropped, so that
+    every returned bar is finite and diagram distances are not dominated by an infinite bar. With
+    no distance threshold no other bar is infinite.
+
+    Parameters
+    ----------
+    points
+        Cloud (N, d), typically standardised and farthest-point sampled (ripser's cost grows
+        steeply with N).
+    maxdim
+        Largest homology dimension.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``maxdim + 1`` arrays (k_dim, 2) of (birth, death) pairs in the cloud's distance units;
+        entry 0 holds the finite H0 bars (N - 1 of them for distinct points).
+    """
+    diagrams = ripser(np.asarray(points, dtype=np.float64), maxdim=maxdim)["dgms"]
+    return [dgm[np.isfinite(dgm[:, 1])] for dgm in diagrams]
+
+
+def dominant_bars(diagram: np.ndarray, *, fraction: float = 0.5) -> int:
+    """Number of dominant bars: those at least ``fraction`` as persistent as the most persistent.
+
+    Criterion: bar k is dominant if (death_k - birth_k) >= fraction * max persistence. It is
+    scale-free (invariant under rescaling the cloud) and needs no noise model. Bars from sampling
+    noise are short compared with a loop of the attractor: their persistence is of the order of
+    the sample's covering radius, while a loop persists over a large part of its own diameter.
+    With ``fraction = 0.5`` two loops count as two dominant bars while the smaller one is at least
+    half as persistent as the larger; Lorenz's lobes are mirror images (the equations are
+    symmetric under (x, y, z) -> (-x, -y, z)) and a faithful reconstruction keeps their bars of
+    comparable length. Measured margins on Lorenz (24 trajectories of 100 time units; 500 or
+    1,000 farthest-point samples of the standardised state and of delay embeddings of x in 3 and
+    5 dimensions): the second bar always had >= 0.53 of the largest persistence, the third
+    <= 0.42. The criterion does not detect absence: a diagram of pure noise has one "dominant"
+    bar, so report the persistences themselves alongside the count.
+
+    Parameters
+    ----------
+    diagram
+        (k, 2) birth/death pairs of one homology dimension (finite deaths).
+    fraction
+        Threshold relative to the largest persistence, in (0, 1].
+
+    Returns
+    -------
+    int
+        The number of dominant bars; 0 for an empty diagram.
+    """
+    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    if diagram.shape[0] == 0:
+        return 0
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    persistence = diagram[:, 1] - diagram[:, 0]
+    return int(np.count_nonzero(persistence >= fraction * persistence.max()))
+
+
+def bottleneck_distance(dgm_a: np.ndarray, dgm_b: np.ndarray) -> float:
+    """Bottleneck distance between two persistence diagrams (persim).
+
+    The infimum over matchings (bars may be matched to the diagonal) of the largest L-infinity
+    distance between matched points; stable under perturbations of the cloud (Cohen-Steiner,
+    Edelsbrunner & Harer 2007).
+
+    Parameters
+    ----------
+    dgm_a, dgm_b
+        (k_a, 2) and (k_b, 2) finite birth/death pairs of the same homology dimension.
+
+    Returns
+    -------
+    float
+        The distance, in the diagrams' distance units.
+    """
+    return float(persim.bottleneck(_finite(dgm_a), _finite(dgm_b)))
+
+
+def wasserstein_distance(dgm_a: np.ndarray, dgm_b: np.ndarray) -> float:
+    """Wasserstein-1 distance between two persistence diagrams (persim).
+
+    The infimum over matchings of the sum of matched distances, with persim's Euclidean ground
+    metric (a bar's cost against the diagonal is persistence / sqrt(2)).
+
+    Parameters
+    ----------
+    dgm_a, dgm_b
+        (k_a, 2) and (k_b, 2) finite birth/death pairs of the same homology dimension.
+
+    Returns
+    -------
+    float
+        The distance, in the diagrams' distance units.
+    """
+    return float(persim.wasserstein(_finite(dgm_a), _finite(dgm_b)))
+
+
+def _finite(diagram: np.ndarray) -> np.ndarray:
+    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(diagram)):
+        raise ValueError("diagram has infinite bars; drop them first (see persistence_diagrams)")
+    return diagram
