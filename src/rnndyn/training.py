@@ -47,8 +47,10 @@ from rnndyn.models import RecurrentModel, closed_loop
 logger = logging.getLogger(__name__)
 
 PREEMPTION_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
-"""SIGTERM: sent by SLURM at preemption or time-out; SIGUSR1: sent ahead of it when the job asks
-(``#SBATCH --signal=B:USR1@120``)."""
+"""SIGTERM: sent by SLURM at preemption or time-out (KillWait seconds before SIGKILL); SIGUSR1: an
+early warning a job may ask for with ``--signal=USR1@<s>``. Under snakemake-executor-plugin-slurm
+2.8 that warning also reaches the plugin's own snakemake process in the job step, which dies of it,
+so profiles/slurm relies on SIGTERM plus periodic checkpoints instead."""
 
 EXIT_PREEMPTED = 75
 """Exit status for a preempted run (``EX_TEMPFAIL`` of sysexits.h: retry later)."""
