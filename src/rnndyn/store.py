@@ -20,6 +20,8 @@ import numpy as np
 import xarray as xr
 
 PROVENANCE_ATTR = "provenance"
+WALL_CLOCK_ATTR = "wall_clock"
+"""Variable attribute marking a timing measurement, which no two runs reproduce."""
 _TMP_MARKER = ".tmp-"
 
 
@@ -96,10 +98,16 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
 
 
 def array_digest(ds: xr.Dataset) -> dict[str, str]:
-    """SHA-256 of every variable's values (and dims), for determinism checks independent of file bytes."""
+    """SHA-256 of every variable's values (and dims), for determinism checks independent of file bytes.
+
+    Variables marked with the attribute ``wall_clock`` (timings) are left out: they differ between
+    any two runs by nature.
+    """
     digests = {}
     for name in sorted(map(str, ds.variables)):
         var = ds[name]
+        if var.attrs.get(WALL_CLOCK_ATTR):
+            continue
         h = hashlib.sha256(json.dumps([list(var.dims), list(var.shape), str(var.dtype)]).encode())
         values = var.values
         if values.dtype.kind in "OUS":  # object/str arrays hold pointers, not bytes: hash the text

@@ -43,6 +43,7 @@ import xarray as xr
 from torch.nn.utils import parametrize
 
 from rnndyn.models import RecurrentModel, closed_loop
+from rnndyn.store import WALL_CLOCK_ATTR
 
 logger = logging.getLogger(__name__)
 
@@ -448,8 +449,9 @@ def _history_dataset(
         "steps_per_s": {
             "long_name": "optimiser steps per second of epoch wall time (validation included)",
             "units": "1/s",
+            WALL_CLOCK_ATTR: 1,
         },
-        "seconds": {"long_name": "wall time of the epoch", "units": "s"},
+        "seconds": {"long_name": "wall time of the epoch", "units": "s", WALL_CLOCK_ATTR: 1},
     }
     data = {
         name: ("epoch", np.asarray(history[name], dtype=np.float64), attrs[name])

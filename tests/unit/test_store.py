@@ -100,3 +100,10 @@ def test_array_digest_ignores_attributes_but_not_values():
     assert array_digest(a) == array_digest(b)
     b["h"][0, 0] = -1.0
     assert array_digest(a) != array_digest(b)
+
+
+def test_array_digest_leaves_out_wall_clock_timings():
+    a, b = _dataset(), _dataset()
+    a["seconds"] = ("t", [0.1, 0.2, 0.3, 0.4], {"units": "s", "wall_clock": 1})
+    b["seconds"] = ("t", [0.5, 0.2, 0.3, 0.9], {"units": "s", "wall_clock": 1})
+    assert array_digest(a) == array_digest(b) and "seconds" not in array_digest(a)
