@@ -26,6 +26,8 @@ def job_log(path: str | Path, name: str = "rnndyn") -> Iterator[logging.Logger]:
         handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # matplotlib's PDF backend logs every font subset at INFO: noise, not progress.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     logging.captureWarnings(True)
     log = logging.getLogger(name)
     try:
