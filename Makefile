@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 REPORT := results/report.html
 
-.PHONY: study test test-fast lint report venv lock clean
+.PHONY: study test test-fast test-slurm lint report venv lock clean
 
 venv: $(STAMP)
 
@@ -49,3 +49,11 @@ lock: $(STAMP)
 
 clean:
 	rm -rf results logs .snakemake
+
+# Needs root. Installs (once) and starts a one-node SLURM cluster, runs the workflow on it through
+# profiles/slurm (tests/slurm), and stops the cluster whatever happens, keeping pytest's exit code.
+test-slurm: $(STAMP)
+	@[ "$$(id -u)" = 0 ] || { echo "make test-slurm needs root: it installs and starts a SLURM cluster" >&2; exit 1; }
+	trap 'tests/slurm/cluster.sh stop' EXIT; \
+	tests/slurm/cluster.sh start; \
+	RNNDYN_SLURM=1 timeout -k 30 1800 $(BIN)/python -m pytest -m slurm tests/slurm

@@ -10,6 +10,13 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/bistable.smk"
+include: "workflow/rules/linear.smk"
+include: "workflow/rules/euler.smk"
+include: "workflow/rules/kalman.smk"
+include: "workflow/rules/flipflop.smk"
+include: "workflow/rules/chaos.smk"
+include: "workflow/rules/taming.smk"
+include: "workflow/rules/lorenz.smk"
 include: "workflow/rules/claims.smk"
 
 

@@ -96,8 +96,13 @@ def test_kill_mid_job_then_rerun_incomplete(tmp_path):
     """SIGKILL the whole run while the analysis job writes; --rerun-incomplete then finishes it
     without recomputing the data job that had completed."""
     config = tmp_path / "slow.yaml"
-    # A finer scan makes the analysis job last seconds, so the kill lands inside it.
-    config.write_text(TINY_CONFIG.read_text().replace("num: 51}", "num: 301}").replace("num: 31}\n", "num: 201}\n", 1))
+    # The bistable stage alone, with a finer scan so the analysis job lasts seconds and the kill
+    # lands inside it.
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    tiny["stages"] = ["bistable"]
+    tiny["bistable"]["analysis"].update(w_fine={"start": 0.5, "stop": 3.0, "num": 301},
+                                        b_fine={"start": -1.5, "stop": 1.5, "num": 201})
+    config.write_text(yaml.safe_dump(tiny))
     run_snakemake(tmp_path, "--configfile", str(config), "--until", "bistable_data")
     data = tmp_path / STORES[0]
     data_mtime = data.stat().st_mtime_ns

@@ -1,0 +1,109 @@
+"""Figures of the chaos stage: λ1 and D_KY against g, spectra against i/N, BPTT norm against lag."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from rnndyn.plotting.theme import set_theme
+
+
+def _size_colors(sizes: np.ndarray) -> dict[int, tuple]:
+    cmap = plt.get_cmap("viridis")
+    return {int(n): cmap(i / max(len(sizes) - 1, 1) * 0.85) for i, n in enumerate(sizes)}
+
+
+def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
+    """λ1 (mean ± spread over seeds) and D_KY / N against g, per N; one column per drive."""
+    set_theme()
+    drives = summary["drive"].values
+    fig, axes = plt.subplots(2, drives.size, figsize=(4.8 * drives.size, 6.6), squeeze=False, sharex=True)
+    colors = _size_colors(summary["N"].values)
+    g = summary["g"].values
+    for col, drive in enumerate(drives):
+        top, bottom = axes[0, col], axes[1, col]
+        for n, color in colors.items():
+            lam = summary["lambda1"].sel(N=n, drive=drive)
+            mean, lo, hi = lam.mean("seed"), lam.min("seed"), lam.max("seed")
+            top.plot(g, mean, "o-", ms=3, color=color, label=f"N = {n}")
+            top.fill_between(g, lo, hi, color=color, alpha=0.2, lw=0)
+            g_star = summary["g_star"].sel(N=n, drive=drive).mean("seed")
+            top.axvline(float(g_star), color=color, lw=0.8, ls=":")
+            frac = summary["kaplan_yorke_fraction"].sel(N=n, drive=drive)
+            bottom.plot(summary["g_spectrum"], frac.mean("seed"), "s-", ms=4, color=color, label=f"N = {n}")
+        heuristic = summary["heuristic_rate"].sel(drive=drive).isel(N=-1).mean("seed")
+        top.plot(g, heuristic, color="0.5", lw=1, ls="--",
+                 label=f"log(rho(W) E|f'|), N = {int(summary['N'][-1])}")
+        top.axhline(0.0, color="0.3", lw=0.8)
+        top.axvline(1.0, color="0.3", lw=0.8, ls="--")
+        top.set(ylabel="largest Lyapunov exponent λ1 (1/step)", title=f"drive σ = {drive:g}")
+        bottom.axhline(summary.attrs["dky_fraction_bound"], color="0.5", lw=0.8, ls="--", label="bound")
+        bottom.set(xlabel="gain g", ylabel="Kaplan–Yorke dimension / N")
+        top.legend(fontsize=7, loc="upper left")
+        bottom.legend(fontsize=7, loc="upper left")
+    fig.suptitle("Random tanh networks: λ1 changes sign near g = 1 (dotted: mean g*)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def spectra_figure(summary: xr.Dataset) -> plt.Figure:
+    """Seed-mean Lyapunov spectra against i/N: one panel per gain, one line per N (undriven first drive)."""
+    set_theme()
+    drive = summary["drive"].values[0]
+    gains = summary["g_spectrum"].values
+    fig, axes = plt.subplots(1, gains.size, figsize=(3.0 * gains.size, 3.4), squeeze=False, sharey=True)
+    colors = _size_colors(summary["N"].values)
+    x = summary["fraction"].values
+    for ax, g in zip(axes[0], gains):
+        for n, color in colors.items():
+            spec = summary["spectrum"].sel(N=n, g_spectrum=g, drive=drive).mean("seed")
+            ax.plot(x, spec, color=color, lw=1.5, label=f"N = {n}")
+        ax.axhline(0.0, color="0.3", lw=0.8)
+        ax.axvline(summary.attrs["invariance_max_fraction"], color="0.6", lw=0.8, ls=":")
+        ax.set(xlabel="i / N", title=f"g = {g:g}")
+    axes[0, 0].set_ylabel("Lyapunov exponent λ_i (1/step)")
+    axes[0, -1].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Lyapunov spectra against i/N (drive σ = {drive:g}; dotted: end of compared range)",
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_figure(summary: xr.Dataset) -> plt.Figure:
+    """Left: mean log BPTT norm against lag, coloured by g (largest N, first seed, first drive).
+    Right: fitted growth rate against λ1 for every network, with the identity line."""
+    set_theme()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.2))
+    drive = summary["drive"].values[0]
+    sel = summary.sel(drive=drive).isel(N=-1, seed=0)
+    g = summary["g"].values
+    cmap = plt.get_cmap("coolwarm")
+    lags = summary["lag"].values
+    for i, gain in enumerate(g):
+        left.plot(lags, sel["mean_log_gradient_norm"].sel(g=gain), color=cmap(i / max(g.size - 1, 1)), lw=1.2)
+    left.axvline(summary.attrs["min_lag"], color="0.5", lw=0.8, ls=":")
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(g.min(), g.max()))
+    fig.colorbar(sm, ax=left, label="gain g")
+    left.set(xlabel="lag T − k (steps)", ylabel="mean log ||∂L/∂h_k||",
+             title=f"BPTT gradient norm, N = {int(sel['N'])}, σ = {drive:g}")
+
+    colors = _size_colors(summary["N"].values)
+    markers = ["o", "^", "s", "D"]
+    for n, color in colors.items():
+        for j, d in enumerate(summary["drive"].values):
+            s = summary.sel(N=n, drive=d)
+            right.scatter(s["lambda1"].values.ravel(), s["gradient_rate"].values.ravel(), s=10, color=color,
+                          marker=markers[j % len(markers)], alpha=0.7, label=f"N = {n}, σ = {d:g}")
+    lo = float(min(summary["lambda1"].min(), summary["gradient_rate"].min()))
+    hi = float(max(summary["lambda1"].max(), summary["gradient_rate"].max()))
+    line = np.linspace(lo, hi, 2)
+    right.plot(line, line, color="0.3", lw=1, label="identity")
+    right.fill_between(line, line - np.maximum(0.05 * np.abs(line), 0.01),
+                       line + np.maximum(0.05 * np.abs(line), 0.01), color="0.7", alpha=0.3, lw=0,
+                       label="±max(5 %, 0.01)")
+    right.set(xlabel="λ1 from QR (1/step)", ylabel="gradient growth rate (1/step)",
+              title="Growth rate of the BPTT gradient = λ1")
+    right.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

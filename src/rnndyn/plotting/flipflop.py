@@ -1,0 +1,39 @@
+"""Figure of the flip-flop stage: trajectories and fixed points in the top-3 PCA space."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import xarray as xr
+
+from rnndyn.plotting.theme import STABLE_COLOR, UNSTABLE_COLOR, set_theme
+from rnndyn.stages.kalman import best_seed
+
+
+def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:
+    """One 3-D panel per architecture (seed with the lowest validation loss): test trajectories
+    in the top three principal components, stable fixed points labelled with their read-out code,
+    saddles as crosses."""
+    set_theme()
+    archs = ds["arch"].values
+    fig = plt.figure(figsize=(5.2 * archs.size, 5.0), layout="constrained")
+    for index, arch in enumerate(archs):
+        run = best_seed(ds.sel(arch=arch))
+        ax = fig.add_subplot(1, archs.size, index + 1, projection="3d")
+        for trajectory in run["trajectory_pc"].values:
+            ax.plot(*trajectory.T, color="0.6", lw=0.5, alpha=0.6)
+        unstable = run["fixed_point_n_unstable"].values
+        pc = run["fixed_point_pc"].values
+        readout = run["fixed_point_readout"].values
+        stable = unstable == 0
+        ax.scatter(*pc[stable].T, s=60, color=STABLE_COLOR, edgecolors="k", depthshade=False,
+                   label=f"stable ({int(stable.sum())})")
+        saddle = unstable > 0
+        ax.scatter(*pc[saddle].T, s=50, color=UNSTABLE_COLOR, marker="x", depthshade=False,
+                   label=f"saddle ({int(saddle.sum())})")
+        for point, out in zip(pc[stable], readout[stable]):
+            ax.text(*point, " " + "".join("+" if v > 0 else "-" for v in out), fontsize=7)
+        ratio = run["explained_variance"].values
+        ax.set(xlabel=f"PC1 ({ratio[0]:.0%})", ylabel=f"PC2 ({ratio[1]:.0%})", zlabel=f"PC3 ({ratio[2]:.0%})",
+               title=f"{arch}, seed {int(run['seed'])}: accuracy {float(run['accuracy']):.4f}")
+        ax.legend(fontsize=8, loc="upper left")
+    return fig

@@ -1,0 +1,283 @@
+"""The Lorenz stage (claims ``takens``, ``rnn-lyapunov``, ``dsr-metrics``): the reference spectrum,
+the table of trained networks, the choice of the best one and the claims.
+
+A network is trained on the standardised x(t) of Lorenz-63 alone (:mod:`.lorenz_data`,
+:mod:`.lorenz_training`) and analysed in closed loop (:mod:`.lorenz_analysis`). This module holds
+what comes before (the model-based truth of the Lyapunov spectrum) and after (gathering every
+network, choosing the best without looking at its spectrum, and stating the claims).
+
+Choosing the best network. Networks are ranked by their median valid prediction time on the
+validation split (the closed-loop skill the training aims at, measured on data neither the
+training nor the claims use); completed runs rank before diverged ones, ties go to the lower final
+validation loss. The spectrum, the topology and the test-split metrics play no part, so the claims
+on them are not selected for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from rnndyn.analysis.lyapunov import kaplan_yorke_dimension, lorenz_reference_spectrum
+from rnndyn.claims import Claim, claim_close, claim_holds
+from rnndyn.systems.lorenz import KAPLAN_YORKE_DIMENSION, LYAPUNOV_SPECTRUM, LYAPUNOV_SUM
+
+REFERENCE_TOL = (0.005, 0.005, 0.02)
+"""Tolerance of the engine's spectrum against Sprott's (0.9056, 0, −14.5723): a few standard
+errors of the default budget plus the O(dt⁴) bias of the RK4 map at dt = 0.01."""
+REFERENCE_SUM_TOL = 1e-3
+REFERENCE_KY_TOL = 0.005
+NETWORK_RELATIVE_TOL = 0.10
+"""λ1 and λ3 of the best network within 10 % of Lorenz's."""
+NETWORK_LAMBDA2_TOL = 0.05
+"""|λ2| of the best network at most 0.05 (the flow direction's zero exponent)."""
+D2_EXPECTED, D2_TOL = 2.05, 0.15
+"""Lorenz's correlation dimension 2.05 ± 0.01 (Grassberger & Procaccia 1983); the tolerance covers
+the spread of finite-trajectory estimates (±0.05 at 10⁴ points, see rnndyn.analysis.dimension) and
+the bias of the fixed C-window fit (up to +0.05 on (x, y, z))."""
+PUBLISHED_GRU_40 = (0.9075, -0.0043, -14.312)
+PUBLISHED_LSTM = (0.832, -0.0012, -14.056)
+METRICS = ("d_stsp", "d_h")
+
+
+def reference_spectrum(cfg: dict[str, Any], dt: float, rng: np.random.Generator) -> xr.Dataset:
+    """The engine's Lorenz spectrum from the equations (the reference rule).
+
+    Parameters
+    ----------
+    cfg
+        The ``lorenz.reference`` section: ``n_trajectories``, ``t_total``, ``t_transient``.
+    dt
+        RK4 step, the data's.
+    rng
+        Initial states and tangent basis.
+
+    Returns
+    -------
+    xarray.Dataset
+        Exponents per trajectory, their running estimates (mean and standard error over
+        trajectories), the spectrum's sum per trajectory and the Kaplan–Yorke dimension of the mean.
+    """
+    result = lorenz_reference_spectrum(rng, n_trajectories=cfg["n_trajectories"], t_total=cfg["t_total"],
+                                       dt=dt, t_transient=cfg["t_transient"])
+    batch = result.exponents.shape[0]
+    running_se = result.running.std(axis=1, ddof=1) / np.sqrt(batch) if batch > 1 \
+        else np.full(result.running.shape[::2], np.nan)
+    per_time = "1/time"
+    return xr.Dataset({
+        "exponents": (("trajectory", "exponent"), result.exponents,
+                      {"long_name": "Lyapunov exponents of Lorenz-63 (RK4 map), descending", "units": per_time}),
+        "running_mean": (("record", "exponent"), result.running.mean(axis=1),
+                         {"long_name": "running estimate, mean over trajectories", "units": per_time}),
+        "running_se": (("record", "exponent"), running_se,
+                       {"long_name": "running estimate, standard error over trajectories", "units": per_time}),
+        "spectrum_sum": (("trajectory",), result.exponents.sum(axis=1),
+                         {"long_name": "sum of the exponents", "units": per_time}),
+        "kaplan_yorke": ((), float(kaplan_yorke_dimension(result.exponents.mean(axis=0))),
+                         {"long_name": "Kaplan-Yorke dimension of the mean spectrum", "units": "1"}),
+    }, coords={
+        "exponent": ("exponent", [1, 2, 3], {"long_name": "exponent index", "units": "1"}),
+        "record": ("record", np.arange(result.times.size), {"long_name": "running-estimate record", "units": "1"}),
+        "time": ("record", result.times, {"long_name": "averaging time", "units": "time"}),
+    }, attrs={"title": "Reference Lyapunov spectrum of Lorenz-63 from its equations (QR)", "dt": dt,
+              "n_qr": result.n_qr, "t_total": cfg["t_total"], "t_transient": cfg["t_transient"]})
+
+
+def reference_claims(reference: xr.Dataset) -> list[Claim]:
+    """``rnn-lyapunov/lorenz_reference_*``: the engine reproduces Lorenz's spectrum."""
+    mean = reference["exponents"].mean("trajectory").values
+    n, t_total = reference.sizes["trajectory"], reference.attrs["t_total"]
+    note = f"{n} trajectories x {t_total:g} time units, RK4 dt = {reference.attrs['dt']:g}; reference: Sprott"
+    claims = [
+        claim_close(f"rnn-lyapunov/lorenz_reference_lambda{k + 1}", f"Lorenz-63 exponent λ{k + 1} from the QR engine",
+                    measured=mean[k], expected=LYAPUNOV_SPECTRUM[k], tolerance=REFERENCE_TOL[k],
+                    unit="1/time", note=note)
+        for k in range(3)
+    ]
+    claims.append(claim_close("rnn-lyapunov/lorenz_reference_sum", "sum of the exponents = −(σ + 1 + β)",
+                              measured=float(reference["spectrum_sum"].mean()), expected=LYAPUNOV_SUM,
+                              tolerance=REFERENCE_SUM_TOL, unit="1/time", note=note))
+    claims.append(claim_close("rnn-lyapunov/lorenz_reference_kaplan_yorke", "Kaplan–Yorke dimension of the spectrum",
+                              measured=float(reference["kaplan_yorke"]), expected=KAPLAN_YORKE_DIMENSION,
+                              tolerance=REFERENCE_KY_TOL, note=note))
+    return claims
+
+
+def summarise(labels: list[str], models: list[xr.Dataset], analyses: list[xr.Dataset]) -> xr.Dataset:
+    """One row per trained network: its identity, training outcome and every analysed number.
+
+    Parameters
+    ----------
+    labels
+        Network names (``gru_h32_s0``), in the order of ``models`` and ``analyses``.
+    models, analyses
+        The training rule's and the analysis rule's datasets of each network.
+
+    Returns
+    -------
+    xarray.Dataset
+        On dim ``model``: ``arch``, ``hidden``, ``seed``, ``status``, ``final_val_loss``,
+        ``vpt_val_median``, test VPT quartiles and all test VPTs, the full spectrum (NaN-padded on
+        ``exponent``), D_KY, D_stsp, D_H, topology numbers, ``best_of_arch`` and ``best``.
+    """
+    n_exp = max(a.sizes["exponent"] for a in analyses)
+    spectra = np.full((len(labels), n_exp), np.nan)
+    for i, a in enumerate(analyses):
+        spectra[i, : a.sizes["exponent"]] = a["lyapunov_mean"].values
+    vpt_test = np.stack([a["vpt_test"].values for a in analyses])
+    vpt_val_median = np.array([np.median(a["vpt_val"].values) for a in analyses])
+    final_val_loss = np.array([float(m["val_loss"].values[-1]) for m in models])
+    status = np.array([m.attrs["status"] for m in models])
+    arch = np.array([m.attrs["arch"] for m in models])
+    rank = best_order(status, vpt_val_median, final_val_loss)
+    best_of_arch = np.zeros(len(labels), dtype=bool)
+    for name in np.unique(arch):
+        best_of_arch[next(i for i in rank if arch[i] == name)] = True
+    one = {"units": "1"}
+
+    def scalar(name: str) -> np.ndarray:
+        return np.array([float(a[name]) for a in analyses])
+
+    table = {
+        "arch": ("model", arch.astype(object), {"long_name": "architecture", **one}),
+        "hidden": ("model", np.array([int(m.attrs["hidden_size"]) for m in models]),
+                   {"long_name": "hidden size", **one}),
+        "seed": ("model", np.array([int(m.attrs["seed_index"]) for m in models]),
+                 {"long_name": "replicate index", **one}),
+        "status": ("model", status.astype(object), {"long_name": "training outcome", **one}),
+        "final_val_loss": ("model", final_val_loss, {"long_name": "validation loss after the last epoch",
+                                                      "units": "(standardised x)^2"}),
+        "vpt_val_median": ("model", vpt_val_median, {"long_name": "median valid prediction time, validation split",
+                                                     "units": "Lyapunov times"}),
+        "vpt_test": (("model", "test_trajectory"), vpt_test,
+                     {"long_name": "valid prediction time, test split", "units": "Lyapunov times"}),
+        "vpt_test_quartiles": (("model", "quartile"), np.percentile(vpt_test, [25, 50, 75], axis=1).T,
+                               {"long_name": "quartiles of the test valid prediction time", "units": "Lyapunov times"}),
+        "lyapunov": (("model", "exponent"), spectra,
+                     {"long_name": "closed-loop Lyapunov spectrum, NaN beyond the state size", "units": "1/time"}),
+        "kaplan_yorke": ("model", scalar("kaplan_yorke"), {"long_name": "Kaplan-Yorke dimension", **one}),
+        "d_stsp": ("model", scalar("d_stsp"), {"long_name": "state-space divergence D_stsp", "units": "nat"}),
+        "d_h": ("model", scalar("d_h"), {"long_name": "power-spectrum Hellinger distance D_H", **one}),
+        "hidden_n_dominant_h1": ("model", scalar("hidden_n_dominant_h1"),
+                                 {"long_name": "dominant H1 bars of the closed-loop state cloud", **one}),
+        "hidden_d2": ("model", scalar("hidden_d2"), {"long_name": "D2 of the closed-loop state cloud", **one}),
+        "generated_delay_d2": ("model", scalar("generated_delay_d2"),
+                               {"long_name": "D2 of the delay embedding of the generated x", **one}),
+        "generated_x_d2_nolds": ("model", scalar("generated_x_d2_nolds"),
+                                 {"long_name": "nolds D2 of the generated x", **one}),
+        "generated_x_fnn_dim3": ("model", np.array([float(a["generated_x_fnn"].sel(fnn_dim=3)) for a in analyses]),
+                                 {"long_name": "FNN fraction of the generated x at dimension 3", **one}),
+        "bottleneck_hidden_true": ("model", scalar("bottleneck_hidden_true"),
+                                   {"long_name": "H1 bottleneck distance to the true cloud",
+                                    "units": "normalised distance"}),
+        "bottleneck_hidden_delay": ("model", scalar("bottleneck_hidden_delay"),
+                                    {"long_name": "H1 bottleneck distance to the delay cloud",
+                                     "units": "normalised distance"}),
+        "best_of_arch": ("model", best_of_arch, {"long_name": "best network of its architecture", **one}),
+        "best": ("model", np.arange(len(labels)) == rank[0], {"long_name": "best network overall", **one}),
+    }
+    return xr.Dataset(table, coords={
+        "model": ("model", np.asarray(labels, dtype=object),
+                  {"long_name": "network (architecture, hidden size, seed)"}),
+        "exponent": ("exponent", np.arange(1, n_exp + 1), {"long_name": "exponent index", **one}),
+        "quartile": ("quartile", [25, 50, 75], {"long_name": "percentile", **one}),
+    }, attrs={"title": "Trained Lorenz networks: training outcome and closed-loop analysis",
+              "selection": "best = highest median validation VPT; completed before diverged; "
+                           "ties to the lower final validation loss"})
+
+
+def best_order(status: np.ndarray, vpt_val_median: np.ndarray, final_val_loss: np.ndarray) -> list[int]:
+    """Indices of networks from best to worst (module docstring): completed first, then by
+    decreasing median validation VPT, then by increasing final validation loss (NaN last)."""
+    loss = np.where(np.isfinite(final_val_loss), final_val_loss, np.inf)
+    return sorted(range(len(status)), key=lambda i: (status[i] != "completed", -vpt_val_median[i], loss[i]))
+
+
+def _describe(summary: xr.Dataset, label: str) -> str:
+    row = summary.sel(model=label)
+    return (f"{label} ({row['status'].item()}; median validation VPT {float(row['vpt_val_median']):.2f} "
+            f"Lyapunov times)")
+
+
+def network_claims(summary: xr.Dataset, truth: xr.Dataset) -> list[Claim]:
+    """``rnn-lyapunov/best_*``, ``takens/*`` and ``dsr-metrics/*`` claims."""
+    best = str(summary["model"].values[summary["best"].values][0])
+    row = summary.sel(model=best)
+    n_models = summary.sizes["model"]
+    chosen = (f"best of {n_models} networks by median validation VPT, not by the spectrum: "
+              f"{_describe(summary, best)}")
+    spectrum = row["lyapunov"].values
+    published = f"published 40-unit GRU {list(PUBLISHED_GRU_40)}, LSTM {list(PUBLISHED_LSTM)}"
+    claims = [
+        claim_close("rnn-lyapunov/best_lambda1", "closed-loop λ1 of the best network (within 10 % of Lorenz's)",
+                    measured=spectrum[0], expected=LYAPUNOV_SPECTRUM[0],
+                    tolerance=NETWORK_RELATIVE_TOL * LYAPUNOV_SPECTRUM[0], unit="1/time",
+                    note=f"{chosen}; {published}"),
+        claim_close("rnn-lyapunov/best_lambda2", "closed-loop λ2 of the best network (|λ2| ≤ 0.05)",
+                    measured=spectrum[1], expected=0.0, tolerance=NETWORK_LAMBDA2_TOL, unit="1/time", note=chosen),
+        claim_close("rnn-lyapunov/best_lambda3", "closed-loop λ3 of the best network (within 10 % of Lorenz's)",
+                    measured=spectrum[2], expected=LYAPUNOV_SPECTRUM[2],
+                    tolerance=NETWORK_RELATIVE_TOL * abs(LYAPUNOV_SPECTRUM[2]), unit="1/time", note=chosen),
+    ]
+    embedding = (f"delay lag {int(truth['delay_lag'])} steps (first AMI minimum), dimension "
+                 f"{int(truth['embedding_dim'])} (FNN)")
+    clouds = {
+        "true": ("true (x, y, z) attractor", int(truth["true_n_dominant_h1"]), float(truth["true_d2"]),
+                 float(truth["true_x_d2_nolds"]), "true x"),
+        "delay": ("delay embedding of x", int(truth["delay_n_dominant_h1"]), float(truth["delay_d2"]),
+                  float(truth["true_x_d2_nolds"]), f"true x; {embedding}"),
+        "hidden": (f"closed-loop state of {best}", int(row["hidden_n_dominant_h1"]), float(row["hidden_d2"]),
+                   float(row["generated_x_d2_nolds"]),
+                   f"the network's x; D2 of the delay embedding of its x {float(row['generated_delay_d2']):.3f}; "
+                   f"{chosen}"),
+    }
+    bottleneck = (f"H1 bottleneck distances true-delay {float(truth['bottleneck_true_delay']):.3f}, "
+                  f"network-true {float(row['bottleneck_hidden_true']):.3f}, "
+                  f"network-delay {float(row['bottleneck_hidden_delay']):.3f} (unit-RMS clouds)")
+    fraction = float(truth.attrs["dominant_fraction"])
+    for name, (what, n_bars, d2, d2_nolds, source) in clouds.items():
+        claims.append(claim_close(f"takens/{name}_h1_dominant_bars", f"dominant H1 bars of the {what}",
+                                  measured=n_bars, expected=2, tolerance=0,
+                                  note=f"bars at least {fraction:g} as persistent as the longest; {bottleneck}; "
+                                       f"{source}"))
+        claims.append(claim_close(f"takens/{name}_d2", f"correlation dimension D2 of the {what}",
+                                  measured=d2, expected=D2_EXPECTED, tolerance=D2_TOL,
+                                  note=f"Grassberger-Procaccia on the cloud; nolds.corr_dim cross-check on "
+                                       f"{source.split(';')[0]}: {d2_nolds:.3f}"))
+    fnn_threshold = float(truth.attrs["fnn_threshold"])
+    fnn_note = (f"Kennel et al. 1992 criteria (rtol 15, atol 2) with a Theiler window; threshold "
+                f"{fnn_threshold:g}: an embedding is reached when at most 1 % of neighbours are false")
+    for name, measured, source in (
+        ("true_x", float(truth["true_x_fnn"].sel(fnn_dim=3)), "true x"),
+        ("generated_x", float(row["generated_x_fnn_dim3"]), f"x generated by {best}"),
+    ):
+        claims.append(claim_close(f"takens/{name}_fnn_dim3", f"false-nearest-neighbour fraction of the {source} at "
+                                  "dimension 3", measured=measured, expected=0.0, tolerance=fnn_threshold,
+                                  note=f"{fnn_note}; {embedding}"))
+    claims.extend(dsr_claims(summary, truth))
+    return claims
+
+
+def dsr_claims(summary: xr.Dataset, truth: xr.Dataset) -> list[Claim]:
+    """``dsr-metrics/<arch>_<metric>_beats_linear``: each architecture's best network against the
+    closed-loop AR baseline, with the floor of two independent true trajectories in the note."""
+    settings = {"d_stsp": f"{truth.attrs['n_bins']} bins per dimension on delay vectors",
+                "d_h": f"Gaussian smoothing sigma = {truth.attrs['sigma']:g} frequency bins"}
+    claims = []
+    for label in summary["model"].values[summary["best_of_arch"].values]:
+        row = summary.sel(model=label)
+        for metric in METRICS:
+            measured = float(row[metric])
+            baseline, floor = float(truth[f"ar_{metric}"]), float(truth[f"floor_{metric}"])
+            claims.append(claim_holds(
+                f"dsr-metrics/{row['arch'].item()}_{metric}_beats_linear",
+                f"{metric.upper()} of the best {row['arch'].item()} below the AR({truth.attrs['ar_order']}) "
+                "baseline's",
+                measured=measured, expected=baseline,
+                unit="nat" if metric == "d_stsp" else "1",
+                passed=bool(np.isfinite(measured) and measured < baseline),
+                note=f"{_describe(summary, str(label))}; floor (two true trajectory sets) {floor:.4g}, "
+                     f"distance to floor {measured - floor:.4g}; {settings[metric]}"))
+    return claims

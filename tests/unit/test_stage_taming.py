@@ -1,0 +1,120 @@
+"""The taming stage (claim `taming`) at tiny size: gradient bounds, leaky time constant, copy task, claims."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from rnndyn.models import build_model
+from rnndyn.stages import taming
+
+CFG = {
+    "architectures": ["vanilla", "orthogonal", "lstm"],
+    "hidden_size": 12,
+    "g": 1.0,
+    "leaky_alpha": 0.2,
+    "n_seeds": 1,
+    "init": {"n_lags": 60, "n_trials": 3, "chaotic_g": 2.5},
+    "leaky": {"alpha": [0.01, 0.1, 0.3, 0.9], "n_steps": 250},
+    "copy": {"delays": [5, 10], "n_symbols": 8, "length": 10, "n_train": 32, "n_test": 16},
+    "train": {"epochs": 1, "batch_size": 16, "optimizer": "adam", "lr": 0.01, "schedule": "constant",
+              "grad_clip": 1.0, "checkpoint_every": None},
+    "lyapunov": {"n_trajectories": 2, "n_transient": 20, "n_steps": 50},
+    "analysis": {"solve_accuracy": 0.9, "efold_rel_tol": 0.01},
+}
+EPS = np.finfo(np.float64).eps
+
+
+def _copy_inputs(n_trials: int, n_steps: int, seed: int) -> torch.Tensor:
+    x, _ = taming.copy_task(np.random.default_rng(seed), n_trials=n_trials, delay=n_steps - 20)
+    return torch.from_numpy(x)
+
+
+def test_orthogonal_linear_gradient_norm_is_one_to_round_off():
+    model = taming.build(taming.ORTHOGONAL_LINEAR, CFG, torch.Generator().manual_seed(0), torch.float64)
+    log_norms = taming.gradient_norms(model, _copy_inputs(3, 200, 0))
+    # The Jacobian of h <- W h + U x + b is the orthogonal W: the unit read-out keeps norm 1. Each of the
+    # 200 products rounds with relative error <= ~N eps: bound 200 N eps.
+    assert np.abs(np.exp(log_norms) - 1.0).max() <= 200 * CFG["hidden_size"] * EPS
+
+
+@pytest.mark.parametrize("g", [0.3, 1.0, 4.0])
+def test_spectral_norm_network_gradient_never_exceeds_one(g):
+    # ||W||_2 <= 1 and |tanh'| <= 1 bound every Jacobian; with V small (g = 0.3) the bound is inactive.
+    model = build_model("spectral", input_size=10, hidden_size=16, output_size=9, g=g,
+                        generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    log_norms = taming.gradient_norms(model, _copy_inputs(4, 80, 1))
+    assert log_norms[:, 1:].max() <= np.log1p(80 * 16 * EPS)
+
+
+def test_chaotic_vanilla_network_gradient_explodes():
+    # g = 2.5: the random tanh network is chaotic, lambda1 ~ +0.2 per step (chaos stage, N = 64-128).
+    cfg = {**CFG, "hidden_size": 48}
+    model = taming.build(taming.VANILLA_CHAOTIC, cfg, torch.Generator().manual_seed(2), torch.float64)
+    rate, error = taming.gradient_growth_rate(taming.gradient_norms(model, _copy_inputs(6, 150, 2)), min_lag=40)
+    assert rate > 0.05 and rate > 5 * error
+
+
+def test_efold_time_of_an_exponential_is_exact():
+    for tau in (0.7, 3.2, 17.0):
+        response = np.exp(-np.arange(60) / tau)
+        assert taming.efold_time(response) == pytest.approx(tau, rel=1e-12)
+    assert math.isnan(taming.efold_time(np.ones(10)))
+
+
+def test_leaky_unit_forgets_with_time_constant_minus_one_over_log_one_minus_alpha():
+    result = taming.leaky_impulse_response(CFG, base_seed=3)
+    alpha = result["alpha"].values
+    # With W = 0 the state decays exactly as (1 - alpha)^t: only round-off separates the two.
+    np.testing.assert_allclose(result["efold_time"], -1.0 / np.log1p(-alpha), rtol=1e-10)
+    np.testing.assert_allclose(result["response"].sel(alpha=0.1).values[:10], 0.9 ** np.arange(10), rtol=1e-12)
+    # 1/alpha is only the small-alpha limit: 5 % off at alpha = 0.1.
+    assert result["efold_time_approx"].sel(alpha=0.1) / result["efold_time"].sel(alpha=0.1) == pytest.approx(
+        1.054, abs=1e-3)
+
+
+def test_model_options():
+    assert taming.model_options("leaky", CFG) == ("leaky", {"alpha": 0.2, "g": 1.0})
+    assert taming.model_options(taming.ORTHOGONAL_LINEAR, CFG) == ("orthogonal", {"nonlinearity": "linear"})
+    assert taming.model_options(taming.VANILLA_CHAOTIC, CFG) == ("vanilla", {"g": 2.5})
+    assert taming.model_options("gru", CFG) == ("gru", {})
+
+
+def test_train_copy_at_tiny_size():
+    run = taming.train_copy("lstm", 3, 0, CFG, base_seed=4)
+    assert run.attrs["status"] == "completed" and run.attrs["architecture"] == "lstm"
+    assert float(run["baseline_cross_entropy"]) == pytest.approx(10 * math.log(8) / 23, rel=1e-15)
+    assert 0.0 <= float(run["recall_accuracy"]) <= 1.0 and float(run["test_cross_entropy"]) > 0
+    assert run.sizes["trajectory"] == 2 and run.sizes["lag"] == 3 + 20 + 1 and run.sizes["epoch"] == 1
+    assert "history_seconds" not in run and "history_loss" in run
+    assert np.isfinite(run["lambda1"]).all()
+    for name in run.data_vars:
+        assert {"units", "long_name"} <= set(run[name].attrs), name
+
+
+def _fake_run(arch: str, delay: int, accuracy: float, lam1: float) -> xr.Dataset:
+    return xr.Dataset(
+        {"recall_accuracy": ((), accuracy), "test_cross_entropy": ((), 0.5), "lambda1": (("trajectory",), [lam1]),
+         "log_gradient_norm": (("trial", "lag"), np.zeros((2, delay + 21)))},
+        attrs={"architecture": arch, "delay": delay, "seed_index": 0, "status": "completed"})
+
+
+def test_solved_delays_and_claims():
+    init = taming.initialisation(CFG, base_seed=5)
+    accuracy = {("vanilla", 5): 0.2, ("vanilla", 10): 0.1, ("orthogonal", 5): 1.0, ("orthogonal", 10): 0.95,
+                ("lstm", 5): 0.92, ("lstm", 10): 0.3}
+    runs = [_fake_run(a, L, acc, lam1=-0.05 if a == "orthogonal" else -0.5) for (a, L), acc in accuracy.items()]
+    summary = taming.summarise(init, runs, CFG)
+    assert summary["longest_solved_delay"].to_series().to_dict() == {"vanilla": 0, "orthogonal": 10, "lstm": 5}
+    claims = {c.id: c for c in taming.claims(summary, CFG)}
+    assert claims["taming/copy_orthogonal_beats_vanilla"].passed and claims["taming/copy_lstm_beats_vanilla"].passed
+    assert "taming/copy_gru_beats_vanilla" not in claims  # gru was not trained
+    # Edge of chaos: |lambda1| <= 1/L at the longest solved delay.
+    assert claims["taming/edge_of_chaos_orthogonal"].passed  # |-0.05| <= 1/10
+    assert not claims["taming/edge_of_chaos_lstm"].passed  # |-0.5| > 1/5
+    assert claims["taming/orthogonal_linear_gradient_norm"].passed
+    # N = 12 is too small for chaos at g = 2.5: only the presence of the claim is checked here.
+    assert "taming/vanilla_chaotic_gradient_explodes" in claims
+    assert claims["taming/leaky_efold_time"].passed

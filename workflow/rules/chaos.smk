@@ -1,0 +1,95 @@
+# Claim `lyapunov-gradient`: random tanh networks h <- tanh(g J h + u); one job per size x seed
+# (batched over g and drive inside), then one analysis job for the claims, then figures.
+
+STAGE_FIGURES["chaos"] = ["chaos_lambda1", "chaos_spectra", "chaos_gradients"]
+
+
+# One sweep store per network size and seed of the config.
+CHAOS_SWEEPS = [
+    f"{RESULTS}/chaos/sweep_N{n}_seed{seed}.zarr"
+    for n in config["chaos"]["sizes"]
+    for seed in range(config["chaos"]["n_seeds"])
+]
+
+
+# The full spectrum costs O(N^3) per step: the largest size of the config sets the time and memory asked of
+# every sweep job (about 4 h on one core at N = 1024 with config/paper.yaml; the BPTT windows hold
+# g x drive x trajectory x n_lags states).
+CHAOS_SCALE = (max(config["chaos"]["sizes"]) / 1024) ** 3
+CHAOS_MEM_MB = 1000 + int(3000 * max(config["chaos"]["sizes"]) / 1024)
+
+
+rule chaos_sweep:
+    output:
+        directory(f"{RESULTS}/chaos/sweep_N{{n}}_seed{{seed}}.zarr"),
+    wildcard_constraints:
+        n=r"[0-9]+",
+        seed=r"[0-9]+",
+    params:
+        cfg=config["chaos"],
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/chaos/sweep_N{{n}}_seed{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=CHAOS_MEM_MB,
+        runtime=10 + int(300 * CHAOS_SCALE),
+    conda:
+        ENV
+    script:
+        "../../scripts/chaos_sweep.py"
+
+
+rule chaos_analysis:
+    input:
+        CHAOS_SWEEPS,
+    output:
+        summary=directory(f"{RESULTS}/chaos/summary.zarr"),
+        claims=f"{RESULTS}/claims/chaos.json",
+    params:
+        cfg=config["chaos"],
+    log:
+        f"{LOGS}/chaos/analysis.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../../scripts/chaos_analysis.py"
+
+
+rule chaos_figures:
+    input:
+        f"{RESULTS}/chaos/summary.zarr",
+    output:
+        lambda1_pdf=f"{RESULTS}/figures/chaos_lambda1.pdf",
+        lambda1_png=report(
+            f"{RESULTS}/figures/chaos_lambda1.png",
+            caption="../report/chaos_lambda1.rst",
+            category="Edge of chaos",
+        ),
+        spectra_pdf=f"{RESULTS}/figures/chaos_spectra.pdf",
+        spectra_png=report(
+            f"{RESULTS}/figures/chaos_spectra.png",
+            caption="../report/chaos_spectra.rst",
+            category="Edge of chaos",
+        ),
+        gradients_pdf=f"{RESULTS}/figures/chaos_gradients.pdf",
+        gradients_png=report(
+            f"{RESULTS}/figures/chaos_gradients.png",
+            caption="../report/chaos_gradients.rst",
+            category="Edge of chaos",
+        ),
+    log:
+        f"{LOGS}/chaos/figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../../scripts/chaos_figures.py"

@@ -1,0 +1,104 @@
+# Claim `euler`: forward Euler for dh/dt = J h is the linear RNN W = I + dt J; BPTT gradients
+# explode where the Euler step leaves its stability disc; Euler inflates Lorenz's lambda_1.
+
+STAGE_FIGURES["euler"] = ["euler_stability_region", "euler_gradient_norms", "euler_lorenz_lambda1"]
+
+
+# One lambda_1 store per (integrator, dt) of the config.
+EULER_LORENZ_STORES = [
+    f"{RESULTS}/euler/lorenz_{integrator}_dt{dt:g}.zarr"
+    for integrator in ("euler", "rk4")
+    for dt in config["euler"]["lorenz"][f"{integrator}_dt"]
+]
+
+
+rule euler_gradients:
+    output:
+        directory(f"{RESULTS}/euler/gradients.zarr"),
+    params:
+        cfg=config["euler"]["gradients"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/euler/gradients.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../../scripts/euler_gradients.py"
+
+
+rule euler_lorenz:
+    wildcard_constraints:
+        integrator=r"euler|rk4",
+        dt=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
+    output:
+        directory(f"{RESULTS}/euler/lorenz_{{integrator}}_dt{{dt}}.zarr"),
+    params:
+        cfg=config["euler"]["lorenz"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/euler/lorenz_{{integrator}}_dt{{dt}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../../scripts/euler_lorenz.py"
+
+
+rule euler_claims:
+    input:
+        gradients=f"{RESULTS}/euler/gradients.zarr",
+        lorenz=EULER_LORENZ_STORES,
+    output:
+        f"{RESULTS}/claims/euler.json",
+    log:
+        f"{LOGS}/euler/claims.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/euler_claims.py"
+
+
+rule euler_figures:
+    input:
+        gradients=f"{RESULTS}/euler/gradients.zarr",
+        lorenz=EULER_LORENZ_STORES,
+    output:
+        region_pdf=f"{RESULTS}/figures/euler_stability_region.pdf",
+        region_png=report(
+            f"{RESULTS}/figures/euler_stability_region.png",
+            caption="../report/euler_stability_region.rst",
+            category="Forward Euler",
+        ),
+        norms_pdf=f"{RESULTS}/figures/euler_gradient_norms.pdf",
+        norms_png=report(
+            f"{RESULTS}/figures/euler_gradient_norms.png",
+            caption="../report/euler_gradient_norms.rst",
+            category="Forward Euler",
+        ),
+        lorenz_pdf=f"{RESULTS}/figures/euler_lorenz_lambda1.pdf",
+        lorenz_png=report(
+            f"{RESULTS}/figures/euler_lorenz_lambda1.png",
+            caption="../report/euler_lorenz_lambda1.rst",
+            category="Forward Euler",
+        ),
+    log:
+        f"{LOGS}/euler/figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../../scripts/euler_figures.py"
