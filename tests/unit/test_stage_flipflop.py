@@ -10,7 +10,7 @@ import xarray as xr
 from scipy.optimize import brentq
 
 from rnndyn.stages import flipflop as stage
-from rnndyn.stages.kalman import model_parameters
+from rnndyn.models.parameters import model_parameters
 
 DATA = {"n_train": 4, "n_val": 4, "n_test": 16, "n_steps": 60, "pulse_prob": 0.05}
 FIXED_POINTS = {"n_initial_states": 256, "noise_std": 0.3, "n_iter": 500, "lr": 0.01, "q_tol_coarse": 1e-6,

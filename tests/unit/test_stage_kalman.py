@@ -8,7 +8,9 @@ import torch
 import xarray as xr
 
 from rnndyn.analysis.kalman import kalman_predictor_matrices, steady_state_kalman
+from rnndyn.models.parameters import load_model_parameters, model_parameters
 from rnndyn.stages import kalman as stage
+from rnndyn.stages.runs import best_seed
 
 DATA = {"n_train": 4, "n_val": 2, "n_test": 16, "train_steps": 20, "test_steps": 300, "burn_in": 30}
 CFG = {"data": DATA, "analysis": {"n_impulse_lags": 10},
@@ -45,7 +47,7 @@ def _kalman_network(data: xr.Dataset, hidden_per_state: int = 1) -> torch.nn.Mod
 
 def _store(model: torch.nn.Module, val_loss: float = 1.0) -> xr.Dataset:
     history = xr.Dataset({"val_loss": ("epoch", [val_loss])}, coords={"epoch": [1]})
-    return xr.merge([stage.model_parameters(model), history]).assign_attrs(status="completed")
+    return xr.merge([model_parameters(model), history]).assign_attrs(status="completed")
 
 
 def test_splits_store_the_system_and_have_the_requested_shapes(data):
@@ -61,7 +63,7 @@ def test_splits_store_the_system_and_have_the_requested_shapes(data):
 def test_parameters_round_trip_through_a_dataset(data):
     model = stage.build_network("vanilla", data, {"hidden_per_state": 2}, torch.Generator().manual_seed(1))
     copy = stage.build_network("vanilla", data, {"hidden_per_state": 2}, torch.Generator().manual_seed(2))
-    stage.load_model_parameters(copy, stage.model_parameters(model))
+    load_model_parameters(copy, model_parameters(model))
     for (name, a), (_, b) in zip(model.state_dict().items(), copy.state_dict().items()):
         assert torch.equal(a, b), name
 
@@ -131,6 +133,6 @@ def test_kalman_mse_matches_the_floor_and_claims_can_fail(data):
 
 def test_best_seed_ranks_a_diverged_run_last():
     runs = xr.Dataset({"val_loss": ("seed", [np.nan, 0.3, 0.2, np.inf])}, coords={"seed": [0, 1, 2, 3]})
-    assert int(stage.best_seed(runs)["seed"]) == 2
+    assert int(best_seed(runs)["seed"]) == 2
     diverged = xr.Dataset({"val_loss": ("seed", [np.nan, np.nan])}, coords={"seed": [0, 1]})
-    assert int(stage.best_seed(diverged)["seed"]) == 0  # reported (and its claim fails), never dropped
+    assert int(best_seed(diverged)["seed"]) == 0  # reported (and its claim fails), never dropped

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import xarray as xr
 
 from rnndyn.plotting.theme import STABLE_COLOR, UNSTABLE_COLOR, set_theme
-from rnndyn.stages.kalman import best_seed
+from rnndyn.stages.runs import best_seed
 
 
 def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:

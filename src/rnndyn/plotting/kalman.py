@@ -7,7 +7,7 @@ import numpy as np
 import xarray as xr
 
 from rnndyn.plotting.theme import DATA_COLOR, STABLE_COLOR, UNSTABLE_COLOR, set_theme
-from rnndyn.stages.kalman import best_seed
+from rnndyn.stages.runs import best_seed
 
 _MODEL_STYLE = ((STABLE_COLOR, "o"), (UNSTABLE_COLOR, "^"), ("#6a3d9a", "s"), ("#33a02c", "D"))
 

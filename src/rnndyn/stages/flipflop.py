@@ -28,7 +28,8 @@ from rnndyn.analysis.fixed_points import (
 from rnndyn.claims import Claim, claim_holds
 from rnndyn.models import RecurrentModel, build_model
 from rnndyn.seeding import torch_generator
-from rnndyn.stages.kalman import best_seed, load_model_parameters, training_store
+from rnndyn.models.parameters import load_model_parameters
+from rnndyn.stages.runs import best_seed, training_store
 from rnndyn.systems.tasks import flip_flop
 from rnndyn.training import select_device, train
 
@@ -83,7 +84,7 @@ def train_network(data: xr.Dataset, arch: str, cfg: dict[str, Any], *, init: tor
     Returns
     -------
     xarray.Dataset
-        Parameters and history (:func:`rnndyn.stages.kalman.training_store`); a diverged run is
+        Parameters and history (:func:`rnndyn.stages.runs.training_store`); a diverged run is
         stored with its status.
     """
     arch_cfg = cfg["models"][arch]

@@ -32,6 +32,8 @@ from rnndyn.analysis.kalman import (
 )
 from rnndyn.claims import Claim, claim_close
 from rnndyn.models import RecurrentModel, build_model
+from rnndyn.models.parameters import load_model_parameters
+from rnndyn.stages.runs import best_seed, training_store
 from rnndyn.systems.lgssm import (
     LinearGaussianSystem,
     kalmannet_canonical_system,
@@ -39,7 +41,7 @@ from rnndyn.systems.lgssm import (
     simulate_lgssm,
     stationary_state_covariance,
 )
-from rnndyn.training import TrainResult, select_device, train
+from rnndyn.training import select_device, train
 
 GAP_TOL_DB = 0.1
 # Ours: a tenth of the unit disc's radius, where the overlay of learned and Kalman eigenvalues
@@ -122,43 +124,6 @@ def build_network(name: str, data: xr.Dataset, model_cfg: dict[str, Any], genera
     p, n = data.sizes["output"], data.sizes["state"]
     return build_model(name, input_size=p, hidden_size=model_cfg["hidden_per_state"] * n, output_size=p,
                        generator=generator, dtype=dtype, **model_cfg.get("options", {}))
-
-
-def model_parameters(model: torch.nn.Module) -> xr.Dataset:
-    """Every parameter of a model as a data variable (float64; dims ``<name>_dim<i>``).
-
-    With :func:`load_model_parameters` this stores a trained network in a Zarr store, beside its
-    training history, instead of a pickled checkpoint.
-    """
-    return xr.Dataset({
-        f"param.{name}": ([f"{name}_dim{i}" for i in range(value.ndim)], value.detach().cpu().double().numpy(),
-                          {"long_name": f"trained parameter {name}", "units": "1"})
-        for name, value in model.state_dict().items()
-    })
-
-
-def load_model_parameters(model: torch.nn.Module, ds: xr.Dataset) -> torch.nn.Module:
-    """Load the parameters stored by :func:`model_parameters` into ``model`` (in its dtype)."""
-    reference = model.state_dict()
-    state = {name: torch.as_tensor(ds[f"param.{name}"].values, dtype=value.dtype)
-             for name, value in reference.items()}
-    model.load_state_dict(state)
-    return model
-
-
-# Wall-clock fields of the trainer's history: logged per epoch, kept out of the store so that
-# the same config gives the same stored arrays.
-_TIMING_FIELDS = ("steps_per_s", "seconds")
-
-
-def training_store(model: torch.nn.Module, result: TrainResult) -> xr.Dataset:
-    """A trained network's store: its parameters, the per-epoch history (without wall-clock
-    timings) and the run's outcome."""
-    history = result.history.drop_vars(list(_TIMING_FIELDS))
-    return xr.merge([model_parameters(model), history]).assign_attrs(
-        status=result.status, epochs_run=result.epochs_run,
-        diverged_epoch=-1 if result.diverged_epoch is None else result.diverged_epoch,
-        final_loss=result.final_loss, final_val_loss=result.final_val_loss, device=result.device)
 
 
 def train_network(data: xr.Dataset, model_name: str, cfg: dict[str, Any], *, init: torch.Generator,
@@ -290,7 +255,7 @@ def analyse(data: dict[str, xr.Dataset], runs: list[tuple[str, str, int, xr.Data
         System name -> its :func:`simulate_splits` dataset.
     runs
         (system, model, seed, training store) for every training job: the store holds the
-        parameters (:func:`model_parameters`) and the history, with ``attrs["status"]``.
+        parameters (:func:`rnndyn.models.parameters.model_parameters`) and the history, with ``attrs["status"]``.
     cfg
         The ``kalman`` config section.
 
@@ -457,13 +422,6 @@ def claims(ds: xr.Dataset) -> list[Claim]:
             note=f"first truncated / largest Hankel singular value {float(b['hankel_ratio']):.2g}; "
                  f"rho(W) {float(b['rho_W']):.3g}"))
     return out
-
-
-def best_seed(runs: xr.Dataset) -> xr.Dataset:
-    """The run with the lowest final validation loss among the seeds (dim ``seed``); a diverged
-    run's non-finite loss ranks last, and if every seed diverged the first is reported."""
-    loss = runs["val_loss"].values
-    return runs.isel(seed=int(np.argmin(np.where(np.isfinite(loss), loss, np.inf))))
 
 
 def _psd_factor(S: np.ndarray) -> np.ndarray:

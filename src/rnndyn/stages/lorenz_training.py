@@ -25,7 +25,7 @@ import xarray as xr
 
 from rnndyn.models import RecurrentModel, build_model
 from rnndyn.seeding import derive_seed, torch_generator
-from rnndyn.stages.kalman import load_model_parameters, model_parameters
+from rnndyn.models.parameters import load_model_parameters, model_parameters
 from rnndyn.stages.lorenz_data import prediction_windows
 from rnndyn.training import train
 
@@ -129,7 +129,7 @@ def model_dataset(
 ) -> xr.Dataset:
     """Parameters and training history of a network as one dataset.
 
-    Parameters as in :func:`rnndyn.stages.kalman.model_parameters`; the per-phase histories (without
+    Parameters as in :func:`rnndyn.models.parameters.model_parameters`; the per-phase histories (without
     wall-clock timings) are concatenated along ``epoch`` (renumbered 1..N) with a ``phase`` variable.
     """
     history = xr.concat(histories, dim="epoch").drop_vars(list(TIMING_FIELDS))
