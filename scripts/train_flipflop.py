@@ -1,5 +1,4 @@
 """Rule train_flipflop: one network (arch x seed) trained on the 3-bit flip-flop."""
-import sys
 from pathlib import Path
 
 import torch
@@ -9,7 +8,6 @@ from rnndyn.provenance import provenance
 from rnndyn.seeding import derive_seed, torch_generator
 from rnndyn.stages import flipflop
 from rnndyn.store import read_dataset, write_dataset
-from rnndyn.training import TrainingInterrupted
 
 with job_log(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
@@ -17,14 +15,11 @@ with job_log(snakemake.log[0]) as log:
     w = snakemake.wildcards
     keys = ("flipflop", w.arch, w.seed)
     checkpoint = Path(snakemake.params.checkpoint)
-    try:
-        store = flipflop.train_network(read_dataset(snakemake.input[0]), w.arch, cfg,
-                                       init=torch_generator(base_seed, *keys, "init"),
-                                       batches=torch_generator(base_seed, *keys, "batches"),
-                                       device=device, checkpoint_path=checkpoint, log=log)
-    except TrainingInterrupted as interrupted:
-        log.warning("%s", interrupted)
-        sys.exit(interrupted.exit_code)
+    # A preempted run raises TrainingInterrupted, which exits with status 75 for a requeue.
+    store = flipflop.train_network(read_dataset(snakemake.input[0]), w.arch, cfg,
+                                   init=torch_generator(base_seed, *keys, "init"),
+                                   batches=torch_generator(base_seed, *keys, "batches"),
+                                   device=device, checkpoint_path=checkpoint, log=log)
     log.info("status %s after %d epochs, validation loss %.5g", store.attrs["status"], store.attrs["epochs_run"],
              store.attrs["final_val_loss"])
     seeds = {key: derive_seed(base_seed, *keys, key) for key in ("init", "batches")}

@@ -16,7 +16,8 @@ def job_log(path: str | Path, name: str = "rnndyn") -> Iterator[logging.Logger]:
     """Send the job's log records (and Python warnings) to ``path`` and to stderr.
 
     An exception raised inside the block is logged with its traceback, then re-raised so the
-    job fails.
+    job fails; a ``SystemExit`` (a preempted training run exits for a requeue) is logged with its
+    status and reason instead.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +33,9 @@ def job_log(path: str | Path, name: str = "rnndyn") -> Iterator[logging.Logger]:
     log = logging.getLogger(name)
     try:
         yield log
+    except SystemExit as stop:
+        log.warning("exiting with status %s: %s", stop.code, stop)
+        raise
     except BaseException:
         log.exception("job failed")
         raise

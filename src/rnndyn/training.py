@@ -217,23 +217,27 @@ class TrainResult:
     device: str
 
 
-class TrainingInterrupted(Exception):
+class TrainingInterrupted(SystemExit):
     """Raised after a preemption signal, once the checkpoint is written.
 
-    A script turns it into ``sys.exit(err.exit_code)`` so the scheduler can requeue the job; the
-    next :func:`train` call with the same checkpoint path resumes.
+    A ``SystemExit``: left uncaught, it ends the job's process with status ``EXIT_PREEMPTED``, so
+    the scheduler requeues the job, and the next :func:`train` call with the same checkpoint path
+    resumes. A job script needs no handler for it.
     """
 
     exit_code = EXIT_PREEMPTED
 
     def __init__(self, signal_number: int, epoch: int, checkpoint_path: Path) -> None:
-        super().__init__(
-            f"{signal.Signals(signal_number).name} received: checkpoint after epoch {epoch} "
-            f"written to {checkpoint_path}"
-        )
+        super().__init__(EXIT_PREEMPTED)
         self.signal_number = signal_number
         self.epoch = epoch
         self.checkpoint_path = checkpoint_path
+
+    def __str__(self) -> str:
+        return (
+            f"{signal.Signals(self.signal_number).name} received: checkpoint after epoch "
+            f"{self.epoch} written to {self.checkpoint_path}"
+        )
 
 
 class PreemptionFlag:

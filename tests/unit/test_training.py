@@ -235,6 +235,7 @@ def test_signal_writes_checkpoint_and_raises(tmp_path, signal_number):
         fit(make("gru"), data, data, config=config, seed=1, checkpoint_path=path, callback=preempt)
     assert caught.value.signal_number == signal_number and caught.value.epoch == 2
     assert caught.value.exit_code == EXIT_PREEMPTED != 0
+    assert caught.value.code == EXIT_PREEMPTED  # uncaught, it ends the job with that status
     assert signal.getsignal(signal_number) is handler_before  # handlers restored
     assert torch.load(path, weights_only=True)["epoch"] == 2
 
