@@ -6,11 +6,11 @@ from rnndyn.stages import kalman
 from rnndyn.store import write_dataset
 
 with job_log(snakemake.log[0]) as log:
-    cfg, base_seed, name = snakemake.params.cfg, snakemake.params.seed, snakemake.wildcards.system
-    spec = cfg["systems"][name]
+    spec, data_cfg, base_seed = snakemake.params.spec, snakemake.params.data, snakemake.params.seed
+    name = snakemake.wildcards.system
     system = kalman.build_system(spec, numpy_generator(base_seed, "kalman", name, "system"))
-    data = kalman.simulate_splits(system, numpy_generator(base_seed, "kalman", name, "data"), cfg["data"])
+    data = kalman.simulate_splits(system, numpy_generator(base_seed, "kalman", name, "data"), data_cfg)
     data = data.assign_attrs(system=name, **spec)
     log.info("%s: n = %d, p = %d, rho(A) = %.3f", name, data.sizes["state"], data.sizes["output"], data.attrs["rho_A"])
     seeds = {key: derive_seed(base_seed, "kalman", name, key) for key in ("system", "data")}
-    write_dataset(data, snakemake.output[0], provenance=provenance(rule=snakemake.rule, config=cfg, seed=seeds))
+    write_dataset(data, snakemake.output[0], provenance=provenance(rule=snakemake.rule, config={"system": spec, "data": data_cfg}, seed=seeds))

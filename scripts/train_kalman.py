@@ -11,12 +11,12 @@ from rnndyn.store import read_dataset, write_dataset
 
 with job_log(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    cfg, base_seed, device = snakemake.params.cfg, snakemake.params.seed, snakemake.params.device
+    model_cfg, base_seed, device = snakemake.params.model_cfg, snakemake.params.seed, snakemake.params.device
     w = snakemake.wildcards
     keys = ("kalman", w.system, w.model, w.seed)
     checkpoint = Path(snakemake.params.checkpoint)
     # A preempted run raises TrainingInterrupted, which exits with status 75 for a requeue.
-    store = kalman.train_network(read_dataset(snakemake.input[0]), w.model, cfg,
+    store = kalman.train_network(read_dataset(snakemake.input[0]), w.model, model_cfg,
                                  init=torch_generator(base_seed, *keys, "init"),
                                  batches=torch_generator(base_seed, *keys, "batches"),
                                  device=device, checkpoint_path=checkpoint, log=log)
@@ -24,6 +24,6 @@ with job_log(snakemake.log[0]) as log:
              store.attrs["final_val_loss"])
     seeds = {key: derive_seed(base_seed, *keys, key) for key in ("init", "batches")}
     write_dataset(store, snakemake.output[0],
-                  provenance=provenance(rule=snakemake.rule, config=cfg["models"][w.model], seed=seeds,
+                  provenance=provenance(rule=snakemake.rule, config=model_cfg, seed=seeds,
                                         device=store.attrs["device"]))
     checkpoint.unlink(missing_ok=True)

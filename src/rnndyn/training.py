@@ -119,7 +119,8 @@ class TrainConfig:
         Write a checkpoint every this many epochs.
     checkpoint_every_s : float or None
         Write a checkpoint when this many seconds have passed since the last one (checked at
-        the end of each epoch).
+        the end of each epoch). The default, five minutes, bounds the work a job killed without
+        warning loses; a preemption signal writes one at once.
     """
 
     epochs: int
@@ -137,7 +138,7 @@ class TrainConfig:
     tf_interval: int = 1
     rollout_horizon: int = 1
     checkpoint_every: int | None = None
-    checkpoint_every_s: float | None = None
+    checkpoint_every_s: float | None = 300.0
 
     def __post_init__(self) -> None:
         problems = []

@@ -1,4 +1,5 @@
-"""profiles/slurm without a cluster: it loads, it plans the study, and every train_* rule gets a GPU."""
+"""profiles/slurm without a cluster: it loads, it plans the study, every train_* rule gets a GPU, and its
+groups and core limit fit the workflow."""
 
 from __future__ import annotations
 
@@ -53,3 +54,28 @@ def test_set_resources_name_real_rules_and_leave_plugin_options_alone():
         extra = str(resources.get("slurm_extra", ""))
         clashes = [name for pattern, name in forbidden.items() if re.search(pattern, extra)]
         assert not clashes, f"{rule}: slurm_extra sets {clashes}; use the matching resource instead"
+
+
+def _rule_sources() -> str:
+    return "".join(path.read_text() for path in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+
+
+def _workflow_groups() -> set[str]:
+    """Groups named by the rules' `group:` directives: a literal or a *_GROUP constant of common.smk."""
+    constants = dict(re.findall(r'^(\w+_GROUP) = "(\w+)"', _rule_sources(), flags=re.MULTILINE))
+    values = re.findall(r"^    group:\n        (\S+)$", _rule_sources(), flags=re.MULTILINE)
+    assert values, "no rule is in a group"
+    return {value.strip("\"'") if value[0] in "\"'" else constants[value] for value in values}
+
+
+def test_group_components_name_groups_of_the_workflow():
+    # A misspelt group in group-components is silently ignored: its jobs go to SLURM one by one.
+    components = dict(item.split("=") for item in slurm_profile()["group-components"])
+    assert set(components) == _workflow_groups()
+    assert all(int(n) > 1 for n in components.values()), components
+
+
+def test_no_rule_asks_for_more_threads_than_a_job_gets():
+    # Snakemake scales a rule's threads down to `cores` without a word.
+    threads = [int(n) for n in re.findall(r"^    threads: (\d+)$", _rule_sources(), flags=re.MULTILINE)]
+    assert threads and max(threads) <= slurm_profile()["cores"], threads

@@ -3,7 +3,9 @@
 The workflow runs from the repository, as a user runs it, with the profile as written; only the
 account and partitions are pointed at the test cluster's and the first status check comes after
 2 s instead of 40 s. Each job's accounting record must then show what the profile and the rule asked
-for, and the results must equal those of a local run of the same config.
+for, and the results must equal those of a local run of the same config. A training job that SLURM
+preempts (requeues) half-way must resume from its checkpoint and end with the weights of an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections import Counter
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from rnndyn.store import array_digest, read_dataset
 from tests.conftest import REPO, TINY_CONFIG, run_snakemake
@@ -32,7 +35,8 @@ pytestmark = [
 
 # Bounds a run that would otherwise wait for ever (a status command that keeps failing).
 RUN_TIMEOUT_S = 900
-SACCT_FIELDS = ("JobIDRaw", "Comment", "State", "Partition", "Account", "ReqMem", "Timelimit", "AllocTRES")
+SACCT_FIELDS = ("JobIDRaw", "Comment", "State", "Partition", "Account", "ReqMem", "Timelimit", "ReqCPUS", "AllocTRES")
+TINY_STAGES = yaml.safe_load(TINY_CONFIG.read_text())["stages"]
 
 
 @dataclass(frozen=True)
@@ -62,38 +66,73 @@ def _profile_overrides() -> list[str]:
     return args + (["--set-resources", *per_rule] if per_rule else [])
 
 
-def _run_on_slurm(workdir: Path, *args: str) -> SlurmRun:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(TINY_CONFIG), *_profile_overrides(), *args]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    log = proc.stdout + proc.stderr
+def _slurm_command(workdir: Path, config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(config), *_profile_overrides(), *args]
+
+
+def _slurm_run(workdir: Path, returncode: int, log: str) -> SlurmRun:
     run_id = re.search(r"SLURM run ID: (\S+)", log)
     assert run_id, f"no SLURM run ID in the log:\n{log}"
-    return SlurmRun(workdir, proc.returncode, log, run_id.group(1))
+    return SlurmRun(workdir, returncode, log, run_id.group(1))
 
 
-def _submitted_jobs(log: str) -> list[tuple[str, dict[str, str]]]:
-    """(rule, resources) of every job the run submitted to SLURM, in the order they were printed;
-    `localrule` blocks ran on the submitting host."""
-    blocks = re.findall(r"^(?:rule|checkpoint) (\w+):\n((?:    .*\n)+)", log, flags=re.MULTILINE)
+def _run_on_slurm(workdir: Path, *args: str, config: Path = TINY_CONFIG) -> SlurmRun:
+    proc = subprocess.run(_slurm_command(workdir, config, *args), cwd=REPO, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+    return _slurm_run(workdir, proc.returncode, proc.stdout + proc.stderr)
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """One sbatch job of a run: a rule's job, or a group job holding several rules' jobs."""
+
+    slurm_id: str
+    name: str  # the rule, or the group
+    members: list[tuple[str, dict[str, str]]]  # (rule, resources) of each job it ran
+
+
+def _resources(body: str) -> dict[str, str]:
+    line = re.search(r"^\s+resources: (.*)$", body, flags=re.MULTILINE)
+    assert line, f"a job printed no resources:\n{body}"
+    return dict(item.split("=", 1) for item in line.group(1).split(", "))
+
+
+def _submitted_jobs(log: str) -> list[SubmittedJob]:
+    """Every sbatch job of a run, read from the log: each `rule` block (jobid K, submitted as `Job K`)
+    and each `Group job` block (its rules indented, submitted under the group's log directory, in
+    the order printed). `localrule` blocks ran on the submitting host."""
+    submitted = re.findall(r"^Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (.*)\)", log, flags=re.MULTILINE)
+    by_job = {job: slurm_id for job, slurm_id, _ in submitted}
+    # A group job's log directory is group_<group>_<its rules>.
+    group_jobs = [(Path(path).parent.name, slurm_id) for _, slurm_id, path in submitted]
     jobs = []
-    for rule, body in blocks:
-        line = re.search(r"^    resources: (.*)$", body, flags=re.MULTILINE)
-        assert line, f"rule {rule} printed no resources"
-        jobs.append((rule, dict(item.split("=", 1) for item in line.group(1).split(", "))))
+    rules = re.findall(r"^(?:rule|checkpoint) (\w+):\n((?:    .*\n)+)", log, flags=re.MULTILINE)
+    for rule, body in rules:
+        job = re.search(r"^    jobid: (\d+)$", body, flags=re.MULTILINE).group(1)
+        jobs.append(SubmittedJob(by_job[job], rule, [(rule, _resources(body))]))
+    groups = re.findall(r"Group job (\w+) \(jobs in lexicogr\. order\):\n((?:\n|    .*\n|Shell command: .*\n)+)", log)
+    for group, body in groups:
+        members = re.findall(r"^    (?:rule|checkpoint) (\w+):\n((?:        .*\n)+)", body, flags=re.MULTILINE)
+        assert members, f"group job {group} printed no rule:\n{body}"
+        first = next(i for i, (directory, _) in enumerate(group_jobs) if directory.startswith(f"group_{group}_"))
+        slurm_id = group_jobs.pop(first)[1]
+        jobs.append(SubmittedJob(slurm_id, group, [(rule, _resources(b)) for rule, b in members]))
+    assert sorted(job.slurm_id for job in jobs) == sorted(slurm_id for _, slurm_id, _ in submitted), log
     return jobs
 
 
-def _sacct(run_id: str) -> list[dict[str, str]]:
-    """The accounting records of a run's jobs (the plugin names every job after the run)."""
-    proc = subprocess.run(["sacct", "-X", "--parsable2", "--noheader", "--starttime", "now-1days",
-                           "--name", run_id, "--format", ",".join(SACCT_FIELDS)],
+def _sacct(*selection: str, fields: tuple[str, ...] = SACCT_FIELDS) -> list[dict[str, str]]:
+    """Accounting records, one per job (``-X``): of a run with ``--name <run id>`` (the plugin names every
+    job after its run), of given jobs with ``-j``."""
+    proc = subprocess.run(["sacct", "-X", "--parsable2", "--noheader", "--starttime", "now-1days", *selection,
+                           "--format", ",".join(fields)],
                           capture_output=True, text=True, timeout=60, check=True)
-    return [dict(zip(SACCT_FIELDS, row.split("|"))) for row in proc.stdout.splitlines()]
+    return [dict(zip(fields, row.split("|"))) for row in proc.stdout.splitlines()]
 
 
 def _rule_of(comment: str) -> str:
-    """The rule in the plugin's job comment, `rule_<name>` or `rule_<name>_wildcards_<values>`."""
+    """The rule in the plugin's comment of a rule's job, `rule_<name>` or `rule_<name>_wildcards_<values>`."""
     match = re.fullmatch(r"rule_(\w+?)(?:_wildcards_.*)?", comment)
     assert match, comment
     return match.group(1)
@@ -131,26 +170,37 @@ def local_run(tmp_path_factory) -> Path:
 def test_every_job_ran_on_slurm_with_the_resources_asked_for(slurm_run):
     submitted = _submitted_jobs(slurm_run.log)
     assert submitted, "no job was submitted"
-    records = _sacct(slurm_run.run_id)
-    assert Counter(_rule_of(r["Comment"]) for r in records) == Counter(rule for rule, _ in submitted)
-    assert all(r["State"] == "COMPLETED" for r in records), records
+    records = {r["JobIDRaw"]: r for r in _sacct("--name", slurm_run.run_id)}
+    assert sorted(records) == sorted(job.slurm_id for job in submitted)
+    assert all(r["State"] == "COMPLETED" for r in records.values()), records
 
-    def expected(resources: dict[str, str]) -> tuple:
-        gpus = int(resources.get("gpu", 0))
-        return (resources["slurm_partition"], resources["slurm_account"], f"{resources['mem_mb']}M",
-                _timelimit(int(resources["runtime"])), gpus)
-
-    def observed(record: dict[str, str]) -> tuple:
+    for job in submitted:
+        record = records[job.slurm_id]
+        resources = [res for _, res in job.members]
+        # A group's jobs run one after another on one core (profiles/slurm: cores: 1): the group job
+        # asks for its largest memory and the sum of the runtimes.
+        want = ({res["slurm_partition"] for res in resources}, {res["slurm_account"] for res in resources},
+                f"{max(int(res['mem_mb']) for res in resources)}M",
+                _timelimit(sum(int(res["runtime"]) for res in resources)), "1",
+                max(int(res.get("gpu", 0)) for res in resources))
         gpus = re.search(r"gres/gpu=(\d+)", record["AllocTRES"])
-        return (record["Partition"], record["Account"], record["ReqMem"], record["Timelimit"],
-                int(gpus.group(1)) if gpus else 0)
-
-    for rule in {rule for rule, _ in submitted}:
-        want = sorted(expected(res) for r, res in submitted if r == rule)
-        got = sorted(observed(rec) for rec in records if _rule_of(rec["Comment"]) == rule)
-        assert got == want, f"{rule}: sacct shows {got}, the run asked for {want}"
+        got = ({record["Partition"]}, {record["Account"]}, record["ReqMem"], record["Timelimit"], record["ReqCPUS"],
+               int(gpus.group(1)) if gpus else 0)
+        assert got == want, f"{job.name}: sacct shows {got}, the run asked for {want}"
+        # The plugin's comment names the rule, or the group then its rules.
+        assert _rule_of(record["Comment"]) == job.name or record["Comment"].startswith(f"rule_{job.name}_"), record
 
 
+def test_small_jobs_are_grouped(slurm_run):
+    """The figure jobs of all stages go to SLURM as one job, and no rule's job is submitted twice."""
+    submitted = _submitted_jobs(slurm_run.log)
+    groups = {job.name: sorted(rule for rule, _ in job.members) for job in submitted if len(job.members) > 1}
+    figures = sorted(rule for job in submitted for rule, _ in job.members if rule.endswith("_figures"))
+    assert len(figures) == len(TINY_STAGES), figures
+    assert groups.get("figures") == figures, groups
+    rules = [rule for job in submitted for rule, _ in job.members]
+    assert len(submitted) < len(rules)
+    assert "lorenz_analyse" in rules
 def test_results_equal_those_of_a_local_run(slurm_run, local_run):
     on_slurm = pd.read_csv(slurm_run.workdir / "results" / "claims.csv")
     local = pd.read_csv(local_run / "results" / "claims.csv")
@@ -174,5 +224,87 @@ def test_a_failing_job_is_retried_then_fails_the_run(slurm_run, tmp_path):
     run = _run_on_slurm(workdir, "--forcerun", "claims_table", "--until", "claims_table", "--retries", "1")
     assert run.returncode != 0, run.log
     assert "Trying to restart job" in run.log and "Error in rule claims_table" in run.log, run.log
-    records = _sacct(run.run_id)
+    records = _sacct("--name", run.run_id)
     assert [(_rule_of(r["Comment"]), r["State"]) for r in records] == [("claims_table", "FAILED")] * 2, records
+
+
+# A training job long enough to be caught half-way: about 20 s of epochs on one core here.
+PREEMPTED_EPOCHS = 150
+PREEMPTED_LOG = Path("logs/kalman/train_canonical2_0db_linear_seed0.log")
+PREEMPTED_STORE = Path("results/kalman/models/canonical2_0db/linear/seed0.zarr")
+PREEMPTED_CHECKPOINT = Path("results/checkpoints/kalman/canonical2_0db/linear/seed0.pt")
+
+
+def _preemption_config(directory: Path) -> Path:
+    """The tiny config's Kalman stage alone, with 2048 training sequences and 150 epochs."""
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    kalman = config["kalman"]
+    kalman["data"]["n_train"] = 2048
+    kalman["models"] = {"linear": {**kalman["models"]["linear"]}}
+    kalman["models"]["linear"]["train"] = {**kalman["models"]["linear"]["train"], "epochs": PREEMPTED_EPOCHS}
+    path = directory / "preemption.yaml"
+    path.write_text(yaml.safe_dump({"seed": config["seed"], "device": config["device"], "stages": ["kalman"],
+                                    "kalman": kalman}))
+    return path
+
+
+def _wait_for(what: str, condition, timeout_s: float, process: subprocess.Popen, log: Path):
+    """Poll ``condition`` until it returns a true value; fail if the run ends or time runs out first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (status {process.returncode}) before {what}:\n{log.read_text()}")
+        time.sleep(0.2)
+    pytest.fail(f"gave up after {timeout_s} s waiting for {what}:\n{log.read_text()}")
+
+
+def _job_state(slurm_id: str) -> str:
+    proc = subprocess.run(["squeue", "--noheader", "--jobs", slurm_id, "--format", "%T"], capture_output=True,
+                          text=True, timeout=30)
+    return proc.stdout.strip()
+
+
+def test_a_preempted_training_job_resumes_from_its_checkpoint(cluster, tmp_path):
+    """`scontrol requeue` of a running training job is what preemption (PreemptMode=REQUEUE) does:
+    SLURM signals the job (SIGTERM), then queues it again. The trainer must write its checkpoint and
+    exit, the requeued job resume from it, and the result equal an uninterrupted local run's bit
+    for bit; Snakemake must wait through it and finish with no error."""
+    config = _preemption_config(tmp_path)
+    local = tmp_path / "local"
+    run_snakemake(local, "--configfile", str(config), "--until", "train_kalman")
+
+    workdir = tmp_path / "slurm"
+    log = tmp_path / "snakemake.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(_slurm_command(workdir, config, "--until", "train_kalman"), cwd=REPO,
+                                   stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        slurm_id = _wait_for("the training job's submission", lambda: (re.findall(
+            r"SLURM jobid (\d+) \(log: \S*/rule_train_kalman/", log.read_text()) or [None])[0], 300, process, log)
+        _wait_for("a trained epoch", lambda: (workdir / PREEMPTED_LOG).exists() and re.search(
+            r"epoch \d+/", (workdir / PREEMPTED_LOG).read_text()), 300, process, log)
+        subprocess.run(["scontrol", "requeue", slurm_id], check=True, timeout=30)
+        _wait_for("the checkpoint", (workdir / PREEMPTED_CHECKPOINT).exists, 60, process, log)
+        _wait_for("the job to be queued again", lambda: _job_state(slurm_id) == "PENDING", 60, process, log)
+        # A requeued job may not start for a while (SLURM's hold-off after a requeue); start it now.
+        subprocess.run(["scontrol", "update", f"JobId={slurm_id}", "StartTime=now"], check=True, timeout=30)
+        process.wait(timeout=RUN_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            subprocess.run(["scancel", "--name", _slurm_run(workdir, 1, log.read_text()).run_id], timeout=30)
+    run = _slurm_run(workdir, process.returncode, log.read_text())
+    assert run.returncode == 0, run.log
+
+    # The requeued attempt's log (each attempt writes its own) shows where it took over.
+    resumed = re.search(r"resumed from \S+ after epoch (\d+)", (workdir / PREEMPTED_LOG).read_text())
+    assert resumed and 1 <= int(resumed.group(1)) < PREEMPTED_EPOCHS, (workdir / PREEMPTED_LOG).read_text()
+    states = [r["State"] for r in _sacct("--duplicates", "--jobs", slurm_id, fields=("JobIDRaw", "State"))]
+    assert states == ["REQUEUED", "COMPLETED"], states
+    assert not (workdir / PREEMPTED_CHECKPOINT).exists(), "the checkpoint outlived the finished job"
+    resumed_store, uninterrupted = read_dataset(workdir / PREEMPTED_STORE), read_dataset(local / PREEMPTED_STORE)
+    assert resumed_store.attrs["epochs_run"] == uninterrupted.attrs["epochs_run"] == PREEMPTED_EPOCHS
+    assert array_digest(resumed_store) == array_digest(uninterrupted)

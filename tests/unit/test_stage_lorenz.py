@@ -101,6 +101,7 @@ def test_training_records_every_phase_and_round_trips(trained):
     # Two teacher epochs then one rollout epoch, numbered 1..3 over the whole run.
     assert ds["phase"].values.tolist() == [0, 0, 1] and ds["epoch"].values.tolist() == [1, 2, 3]
     assert np.all(np.isfinite(ds["loss"].values))
+    assert ds["seconds"].attrs["wall_clock"] == 1  # stored, and left out of the reproducibility digest
     reloaded = lorenz_training.load_lorenz_model(ds, dtype=torch.float32)
     x = torch.linspace(-1, 1, 40).reshape(2, 20, 1)
     # The stored float32 parameters are the trained ones, bit for bit.

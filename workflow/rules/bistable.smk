@@ -62,6 +62,8 @@ rule bistable_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

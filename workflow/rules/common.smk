@@ -17,6 +17,12 @@ RESULTS = "results"
 LOGS = "logs"
 ENV = "../../envs/rnndyn.yaml"
 
+# Job groups: on a cluster, the jobs of a group (up to the profile's group-components of them, even
+# unconnected ones) are submitted as one job, so that many small jobs do not flood the scheduler.
+# A local run ignores groups.
+FIGURES_GROUP = "figures"  # every stage's figure panels
+LORENZ_ANALYSES_GROUP = "lorenz_analyses"  # the per-network analyses of the Lorenz sweep
+
 
 wildcard_constraints:
     stage=r"[a-z_]+",

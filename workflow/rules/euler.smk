@@ -98,6 +98,8 @@ rule euler_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

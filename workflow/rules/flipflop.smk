@@ -37,7 +37,7 @@ rule train_flipflop:
     output:
         directory(f"{RESULTS}/flipflop/models/{{arch}}/seed{{seed}}.zarr"),
     params:
-        cfg=config["flipflop"],
+        arch_cfg=lambda w: config["flipflop"]["models"][w.arch],
         seed=config["seed"],
         device=config["device"],
         checkpoint=f"{RESULTS}/checkpoints/flipflop/{{arch}}/seed{{seed}}.pt",
@@ -92,6 +92,8 @@ rule flipflop_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

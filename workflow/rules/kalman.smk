@@ -19,7 +19,8 @@ rule kalman_data:
     output:
         directory(f"{RESULTS}/kalman/data/{{system}}.zarr"),
     params:
-        cfg=config["kalman"],
+        spec=lambda w: config["kalman"]["systems"][w.system],
+        data=config["kalman"]["data"],
         seed=config["seed"],
     log:
         f"{LOGS}/kalman/data_{{system}}.log",
@@ -43,7 +44,7 @@ rule train_kalman:
     output:
         directory(f"{RESULTS}/kalman/models/{{system}}/{{model}}/seed{{seed}}.zarr"),
     params:
-        cfg=config["kalman"],
+        model_cfg=lambda w: config["kalman"]["models"][w.model],
         seed=config["seed"],
         device=config["device"],
         checkpoint=f"{RESULTS}/checkpoints/kalman/{{system}}/{{model}}/seed{{seed}}.pt",
@@ -113,6 +114,8 @@ rule kalman_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

@@ -45,6 +45,8 @@ rule linear_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

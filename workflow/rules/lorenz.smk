@@ -123,6 +123,8 @@ rule lorenz_analyse:
     resources:
         mem_mb=2000,
         runtime=60,
+    group:
+        LORENZ_ANALYSES_GROUP
     conda:
         ENV
     script:
@@ -210,6 +212,8 @@ rule lorenz_figures:
     resources:
         mem_mb=2000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

@@ -12,6 +12,13 @@ TAMING_RUNS = [
     for seed in range(config["taming"]["n_seeds"])
 ]
 
+# What a training job depends on: the taming section without the sweep lists and the settings of
+# other jobs, so that adding a delay or changing the leaky sweep retrains nothing.
+TAMING_TRAINING_CFG = {
+    **{key: value for key, value in config["taming"].items() if key not in ("architectures", "n_seeds", "leaky", "analysis")},
+    "copy": {key: value for key, value in config["taming"]["copy"].items() if key != "delays"},
+}
+
 
 rule taming_init:
     output:
@@ -39,7 +46,7 @@ rule train_taming:
         delay=r"[0-9]+",
         seed=r"[0-9]+",
     params:
-        cfg=config["taming"],
+        cfg=TAMING_TRAINING_CFG,
         seed=config["seed"],
         device=config["device"],
         checkpoint=f"{RESULTS}/checkpoints/taming/{{arch}}_L{{delay}}_seed{{seed}}.pt",
@@ -104,6 +111,8 @@ rule taming_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    group:
+        FIGURES_GROUP
     conda:
         ENV
     script:

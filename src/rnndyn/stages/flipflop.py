@@ -77,7 +77,7 @@ def build_network(arch: str, arch_cfg: dict[str, Any], generator: torch.Generato
                        generator=generator, dtype=dtype, **arch_cfg.get("options", {}))
 
 
-def train_network(data: xr.Dataset, arch: str, cfg: dict[str, Any], *, init: torch.Generator,
+def train_network(data: xr.Dataset, arch: str, arch_cfg: dict[str, Any], *, init: torch.Generator,
                   batches: torch.Generator, device: str, checkpoint_path: str, log: logging.Logger) -> xr.Dataset:
     """Train one network on the flip-flop task with the shared trainer (MSE on the target bits).
 
@@ -87,7 +87,6 @@ def train_network(data: xr.Dataset, arch: str, cfg: dict[str, Any], *, init: tor
         Parameters and history (:func:`rnndyn.stages.runs.training_store`); a diverged run is
         stored with its status.
     """
-    arch_cfg = cfg["models"][arch]
     model = build_network(arch, arch_cfg, init)
     result = train(model, task_pairs(data, "train"), task_pairs(data, "val"), config=arch_cfg["train"],
                    seed=batches, device=select_device(device), checkpoint_path=checkpoint_path, log=log)

@@ -126,7 +126,7 @@ def build_network(name: str, data: xr.Dataset, model_cfg: dict[str, Any], genera
                        generator=generator, dtype=dtype, **model_cfg.get("options", {}))
 
 
-def train_network(data: xr.Dataset, model_name: str, cfg: dict[str, Any], *, init: torch.Generator,
+def train_network(data: xr.Dataset, model_name: str, model_cfg: dict[str, Any], *, init: torch.Generator,
                   batches: torch.Generator, device: str, checkpoint_path: str, log: logging.Logger) -> xr.Dataset:
     """Train one network of family ``model_name`` to predict y_{t+1} from y_{<=t} (the training rule).
 
@@ -135,9 +135,9 @@ def train_network(data: xr.Dataset, model_name: str, cfg: dict[str, Any], *, ini
     data
         :func:`simulate_splits` dataset (train and validation splits are used).
     model_name
-        A key of ``cfg["models"]``.
-    cfg
-        The ``kalman`` config section.
+        The network family (a key of the ``kalman.models`` config).
+    model_cfg
+        That family's config: ``hidden_per_state``, ``options`` and ``train`` (TrainConfig fields).
     init, batches
         Generators of the initial weights and of the minibatch order.
     device
@@ -152,7 +152,6 @@ def train_network(data: xr.Dataset, model_name: str, cfg: dict[str, Any], *, ini
     xarray.Dataset
         :func:`training_store` of the trained network; a diverged run is stored with its status.
     """
-    model_cfg = cfg["models"][model_name]
     model = build_network(model_name, data, model_cfg, init)
     result = train(model, training_pairs(data, "train"), training_pairs(data, "val"), config=model_cfg["train"],
                    seed=batches, device=select_device(device), checkpoint_path=checkpoint_path, log=log)

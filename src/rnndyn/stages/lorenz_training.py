@@ -118,21 +118,17 @@ def train_lorenz(
                                 modes=modes, device=str(result.device))
 
 
-# Wall-clock fields of the trainer's history: logged per epoch, kept out of the store so that the
-# same config gives the same stored arrays.
-TIMING_FIELDS = ("steps_per_s", "seconds")
-
-
 def model_dataset(
     model: RecurrentModel, histories: list[xr.Dataset], *, arch: str, hidden: int, seed: int,
     status: str, modes: list[str], device: str,
 ) -> xr.Dataset:
     """Parameters and training history of a network as one dataset.
 
-    Parameters as in :func:`rnndyn.models.parameters.model_parameters`; the per-phase histories (without
-    wall-clock timings) are concatenated along ``epoch`` (renumbered 1..N) with a ``phase`` variable.
+    Parameters as in :func:`rnndyn.models.parameters.model_parameters`; the per-phase histories are
+    concatenated along ``epoch`` (renumbered 1..N) with a ``phase`` variable. Their timings keep the
+    trainer's ``wall_clock`` mark, so :func:`rnndyn.store.array_digest` leaves them out.
     """
-    history = xr.concat(histories, dim="epoch").drop_vars(list(TIMING_FIELDS))
+    history = xr.concat(histories, dim="epoch")
     history = history.assign_coords(epoch=np.arange(1, history.sizes["epoch"] + 1))
     history["epoch"].attrs = {"long_name": "epoch, counted over all phases (1-based)", "units": "1"}
     history["phase"].attrs = {"long_name": "training phase of the epoch (0-based)", "units": "1"}

@@ -269,8 +269,6 @@ def train_copy(arch: str, delay: int, seed: int, cfg: dict[str, Any], base_seed:
     lam1 = trained_lambda1(model, states[:, -1], cfg, numpy_generator(base_seed, *keys, "basis"))
     log_norms = gradient_norms(model, data["test_inputs"][: cfg["init"]["n_trials"]].double())
     baseline = copy_task_baseline_cross_entropy(delay, n_symbols=ccfg["n_symbols"], length=ccfg["length"])
-    # Wall-clock fields stay in the job's log, out of the store: the same config gives the same arrays.
-    history = result.history.drop_vars(["steps_per_s", "seconds"])
     scalars = {
         "test_cross_entropy": (scores["cross_entropy"], "test cross-entropy per step", "nat"),
         "recall_accuracy": (scores["recall_accuracy"], "test accuracy on the recalled symbols", "1"),
@@ -292,7 +290,8 @@ def train_copy(arch: str, delay: int, seed: int, cfg: dict[str, Any], base_seed:
                "diverged_epoch": -1 if result.diverged_epoch is None else result.diverged_epoch,
                "epochs_run": result.epochs_run, "device": result.device},
     )
-    return xr.merge([out, history.rename({name: f"history_{name}" for name in history.data_vars})],
+    history = result.history.rename({name: f"history_{name}" for name in result.history.data_vars})
+    return xr.merge([out, history],
                     combine_attrs="override")
 
 
