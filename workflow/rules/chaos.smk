@@ -12,13 +12,6 @@ CHAOS_SWEEPS = [
 ]
 
 
-# The full spectrum costs O(N^3) per step: the largest size of the config sets the time and memory asked of
-# every sweep job (about 4 h on one core at N = 1024 with config/paper.yaml; the BPTT windows hold
-# g x drive x trajectory x n_lags states).
-CHAOS_SCALE = (max(config["chaos"]["sizes"]) / 1024) ** 3
-CHAOS_MEM_MB = 1000 + int(3000 * max(config["chaos"]["sizes"]) / 1024)
-
-
 rule chaos_sweep:
     output:
         directory(f"{RESULTS}/chaos/sweep_N{{n}}_seed{{seed}}.zarr"),
@@ -32,9 +25,11 @@ rule chaos_sweep:
     log:
         f"{LOGS}/chaos/sweep_N{{n}}_seed{{seed}}.log",
     threads: 1
+    # Sized for the job's N: the full spectrum costs O(N^3) per step (about 4 h on one core at
+    # N = 1024 with config/paper.yaml); the BPTT windows hold g x drive x trajectory x n_lags states.
     resources:
-        mem_mb=CHAOS_MEM_MB,
-        runtime=10 + int(300 * CHAOS_SCALE),
+        mem_mb=lambda w: 1000 + int(3000 * int(w.n) / 1024),
+        runtime=lambda w: 10 + int(300 * (int(w.n) / 1024) ** 3),
     conda:
         ENV
     script:
