@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
+import signal
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +15,11 @@ import xarray as xr
 from rnndyn.analysis.kalman import kalman_predictor_matrices, steady_state_kalman
 from rnndyn.models.parameters import load_model_parameters, model_parameters
 from rnndyn.stages import kalman as stage
-from rnndyn.stages.runs import best_seed
+from rnndyn.provenance import provenance
+from rnndyn.seeding import derive_seed
+from rnndyn.stages.runs import best_seed, train_and_store
+from rnndyn.store import array_digest, read_dataset, read_provenance, write_dataset
+from rnndyn.training import TrainingInterrupted, train
 
 DATA = {"n_train": 4, "n_val": 2, "n_test": 16, "train_steps": 20, "test_steps": 300, "burn_in": 30}
 CFG = {"data": DATA, "analysis": {"n_impulse_lags": 10},
@@ -136,3 +145,38 @@ def test_best_seed_ranks_a_diverged_run_last():
     assert int(best_seed(runs)["seed"]) == 2
     diverged = xr.Dataset({"val_loss": ("seed", [np.nan, np.nan])}, coords={"seed": [0, 1]})
     assert int(best_seed(diverged)["seed"]) == 0  # reported (and its claim fails), never dropped
+
+
+def test_a_training_job_stores_its_network_resumes_after_preemption_and_drops_its_checkpoint(data, tmp_path, monkeypatch, caplog):
+    data_path = tmp_path / "data.zarr"
+    write_dataset(data, data_path, provenance=provenance(rule="kalman_data", config={}, seed=0))
+    network_cfg = {"hidden_per_state": 1, "train": {"epochs": 3, "batch_size": 2, "lr": 0.01}}
+    job = {"keys": ("kalman", "sys", "linear", "0"), "base_seed": 5, "device": "cpu", "rule": "train_kalman",
+           "log": logging.getLogger("test")}
+    checkpoint = tmp_path / "checkpoints" / "seed0.pt"
+
+    train_and_store(stage.train_network, data_path, "linear", network_cfg, checkpoint=checkpoint,
+                    output=tmp_path / "whole.zarr", **job)
+    assert not checkpoint.exists()
+    whole = read_dataset(tmp_path / "whole.zarr")
+    assert whole.attrs["status"] == "completed" and whole.attrs["epochs_run"] == 3
+    assert read_provenance(tmp_path / "whole.zarr")["seed"] == {
+        key: derive_seed(5, "kalman", "sys", "linear", "0", key) for key in ("init", "batches")}
+
+    # A job preempted after epoch 1 leaves its checkpoint; the next attempt ends where one run does.
+    def preempt(epoch, record):
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stage, "train", functools.partial(train, callback=preempt))
+        with pytest.raises(TrainingInterrupted) as interrupted:
+            train_and_store(stage.train_network, data_path, "linear", network_cfg, checkpoint=checkpoint,
+                            output=tmp_path / "resumed.zarr", **job)
+    assert interrupted.value.code == 75 and interrupted.value.epoch == 1
+    assert checkpoint.exists() and not (tmp_path / "resumed.zarr").exists()
+    with caplog.at_level(logging.INFO, logger="test"):
+        train_and_store(stage.train_network, data_path, "linear", network_cfg, checkpoint=checkpoint,
+                        output=tmp_path / "resumed.zarr", **job)
+    assert f"resumed from {checkpoint} after epoch 1" in caplog.text
+    assert array_digest(read_dataset(tmp_path / "resumed.zarr")) == array_digest(whole)
