@@ -13,4 +13,5 @@ with job_log(snakemake.log[0]) as log:
     data = data.assign_attrs(system=name, **spec)
     log.info("%s: n = %d, p = %d, rho(A) = %.3f", name, data.sizes["state"], data.sizes["output"], data.attrs["rho_A"])
     seeds = {key: derive_seed(base_seed, "kalman", name, key) for key in ("system", "data")}
-    write_dataset(data, snakemake.output[0], provenance=provenance(rule=snakemake.rule, config={"system": spec, "data": data_cfg}, seed=seeds))
+    write_dataset(data, snakemake.output[0],
+                  provenance=provenance(rule=snakemake.rule, config={"system": spec, "data": data_cfg}, seed=seeds))

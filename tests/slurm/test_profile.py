@@ -62,8 +62,9 @@ def _rule_sources() -> str:
 
 def _workflow_groups() -> set[str]:
     """Groups named by the rules' `group:` directives: a literal or a *_GROUP constant of common.smk."""
-    constants = dict(re.findall(r'^(\w+_GROUP) = "(\w+)"', _rule_sources(), flags=re.MULTILINE))
-    values = re.findall(r"^    group:\n        (\S+)$", _rule_sources(), flags=re.MULTILINE)
+    sources = _rule_sources()
+    constants = dict(re.findall(r'^(\w+_GROUP) = "(\w+)"', sources, flags=re.MULTILINE))
+    values = re.findall(r"^    group:\n        (\S+)$", sources, flags=re.MULTILINE)
     assert values, "no rule is in a group"
     return {value.strip("\"'") if value[0] in "\"'" else constants[value] for value in values}
 

@@ -77,8 +77,8 @@ def _slurm_run(workdir: Path, returncode: int, log: str) -> SlurmRun:
     return SlurmRun(workdir, returncode, log, run_id.group(1))
 
 
-def _run_on_slurm(workdir: Path, *args: str, config: Path = TINY_CONFIG) -> SlurmRun:
-    proc = subprocess.run(_slurm_command(workdir, config, *args), cwd=REPO, capture_output=True, text=True,
+def _run_on_slurm(workdir: Path, *args: str) -> SlurmRun:
+    proc = subprocess.run(_slurm_command(workdir, TINY_CONFIG, *args), cwd=REPO, capture_output=True, text=True,
                           timeout=RUN_TIMEOUT_S)
     return _slurm_run(workdir, proc.returncode, proc.stdout + proc.stderr)
 
@@ -244,8 +244,7 @@ def _preemption_config(directory: Path) -> Path:
     config = yaml.safe_load(TINY_CONFIG.read_text())
     kalman = config["kalman"]
     kalman["data"]["n_train"] = 2048
-    kalman["models"] = {"linear": {**kalman["models"]["linear"]}}
-    kalman["models"]["linear"]["train"] = {**kalman["models"]["linear"]["train"], "epochs": PREEMPTED_EPOCHS}
+    kalman["models"]["linear"]["train"]["epochs"] = PREEMPTED_EPOCHS
     path = directory / "preemption.yaml"
     path.write_text(yaml.safe_dump({"seed": config["seed"], "device": config["device"], "stages": ["kalman"],
                                     "kalman": kalman}))

@@ -291,8 +291,7 @@ def train_copy(arch: str, delay: int, seed: int, cfg: dict[str, Any], base_seed:
                "epochs_run": result.epochs_run, "device": result.device},
     )
     history = result.history.rename({name: f"history_{name}" for name in result.history.data_vars})
-    return xr.merge([out, history],
-                    combine_attrs="override")
+    return xr.merge([out, history], combine_attrs="override")
 
 
 # --- analysis and claims ------------------------------------------------------------------------------
