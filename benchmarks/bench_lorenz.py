@@ -25,7 +25,8 @@ import time
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from rnndyn.analysis.lyapunov import kaplan_yorke_dimension, lorenz_reference_spectrum
+from rnndyn.analysis.lyapunov import kaplan_yorke_dimension
+from rnndyn.systems.lorenz import lorenz_reference_spectrum
 from rnndyn.systems.lorenz import (
     BETA,
     KAPLAN_YORKE_DIMENSION,

@@ -23,6 +23,9 @@ STUDY_CLAIM_IDS = (
     "taming", "takens", "rnn-lyapunov", "dsr-metrics", "kalman",
 )
 _ID_PATTERN = re.compile(r"^(?P<claim>[a-z0-9-]+)/(?P<quantity>[A-Za-z0-9_.\-/=]+)$")
+N_STANDARD_ERRORS = 3.0
+"""Tolerance of a claim judged against a reference by a batch mean: this many standard errors of the
+mean (a true claim fails by chance about 0.3 % of the time)."""
 COLUMNS = ("id", "description", "measured", "expected", "tolerance", "unit", "passed", "note")
 
 

@@ -47,7 +47,7 @@ def git_commit(path: str | Path = Path(__file__).resolve().parent) -> str:
     return f"{commit}-dirty" if dirty else commit
 
 
-def provenance(*, rule: str, config: Any, seed: int | None, device: str = "cpu") -> dict[str, Any]:
+def provenance(*, rule: str, config: Any, randomness: dict[str, Any] | None, device: str = "cpu") -> dict[str, Any]:
     """The provenance attributes of one store.
 
     Parameters
@@ -55,16 +55,17 @@ def provenance(*, rule: str, config: Any, seed: int | None, device: str = "cpu")
     rule
         The Snakemake rule (or other producer) that wrote the store.
     config
-        The config section the job used; only its hash is stored.
-    seed
-        The job's derived seed, or ``None`` for a deterministic job that draws nothing.
+        The config the job depended on; only its hash is stored.
+    randomness
+        The job's random streams (:meth:`rnndyn.seeding.Streams.provenance`: base seed, the job's
+        key prefix and the seed of every stream drawn), or ``None`` for a job that draws nothing.
     device
         Where the computation ran (``"cpu"``, ``"cuda:0"``).
     """
     return {
         "rule": rule,
         "config_hash": config_hash(config),
-        "seed": seed,
+        "randomness": randomness,
         "device": device,
         "package_versions": package_versions(),
         "git_commit": git_commit(),

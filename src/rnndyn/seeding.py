@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported only by the jobs that draw from a torch stream
+    import torch
 
 _SEED_BITS = 63  # torch.Generator.manual_seed takes a signed 64-bit integer
 
@@ -45,6 +48,60 @@ def numpy_generator(base_seed: int, *keys: object) -> np.random.Generator:
 
 def torch_generator(base_seed: int, *keys: object, device: str | torch.device = "cpu") -> torch.Generator:
     """A ``torch.Generator`` on ``device`` seeded by :func:`derive_seed`."""
+    import torch
+
     generator = torch.Generator(device=device)
     generator.manual_seed(derive_seed(base_seed, *keys))
     return generator
+
+
+class Streams:
+    """The random streams of one job, each recorded for the job's provenance.
+
+    A stream for ``purpose`` is seeded by ``derive_seed(base_seed, *prefix, *purpose)``: the prefix
+    identifies the job (its stage and wildcard values), the purpose the draw within it (``"init"``,
+    ``"batches"``, ``("input-noise", 0)``). Library functions take a ``Streams`` rather than a seed,
+    so every draw of a job is named in one place and :attr:`used` lists exactly the streams drawn.
+
+    Parameters
+    ----------
+    base_seed
+        The config's ``seed``.
+    *prefix
+        The job's identity, e.g. ``("kalman", "canonical2", "tanh", "0")``.
+    """
+
+    def __init__(self, base_seed: int, *prefix: object) -> None:
+        self.base_seed = int(base_seed)
+        self.prefix = tuple(prefix)
+        self.used: dict[str, int] = {}
+        self._part: tuple[object, ...] = ()
+
+    def seed(self, *purpose: object) -> int:
+        """The seed of the stream ``purpose``, recorded in :attr:`used` under its keys joined by ``/``."""
+        seed = derive_seed(self.base_seed, *self.prefix, *self._part, *purpose)
+        self.used["/".join(map(str, (*self._part, *purpose)))] = seed
+        return seed
+
+    def numpy(self, *purpose: object) -> np.random.Generator:
+        """A ``numpy.random.Generator`` (PCG64) for ``purpose``."""
+        return np.random.default_rng(self.seed(*purpose))
+
+    def torch(self, *purpose: object, device: str | torch.device = "cpu") -> torch.Generator:
+        """A ``torch.Generator`` on ``device`` for ``purpose``."""
+        import torch
+
+        generator = torch.Generator(device=device)
+        generator.manual_seed(self.seed(*purpose))
+        return generator
+
+    def child(self, *keys: object) -> Streams:
+        """The streams of a part of the job (e.g. one run of several it analyses), sharing :attr:`used`."""
+        child = Streams(self.base_seed, *self.prefix)
+        child._part = (*self._part, *keys)
+        child.used = self.used
+        return child
+
+    def provenance(self) -> dict[str, object]:
+        """What the provenance of the job's stores records of its randomness."""
+        return {"base_seed": self.base_seed, "prefix": [str(k) for k in self.prefix], "streams": dict(self.used)}

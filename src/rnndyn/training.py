@@ -42,6 +42,7 @@ import torch.nn.functional as F
 import xarray as xr
 from torch.nn.utils import parametrize
 
+from rnndyn.devices import select_device
 from rnndyn.models import RecurrentModel, closed_loop
 from rnndyn.store import WALL_CLOCK_ATTR
 
@@ -63,22 +64,6 @@ _SCHEDULES = ("constant", "cosine", "step")
 _LOSSES = ("mse", "cross_entropy")
 _MODES = ("teacher", "sparse_tf", "rollout")
 _CHECKPOINT_FORMAT = 1
-
-
-def select_device(choice: str = "auto") -> torch.device:
-    """Device for a run: ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
-
-    Raises
-    ------
-    RuntimeError
-        When CUDA is asked for explicitly but is not available.
-    """
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(choice)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {choice!r} requested but CUDA is not available")
-    return device
 
 
 @dataclass(frozen=True)

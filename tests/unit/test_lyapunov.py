@@ -11,7 +11,6 @@ import torch
 from rnndyn.analysis.lyapunov import (
     LyapunovResult,
     kaplan_yorke_dimension,
-    lorenz_reference_spectrum,
     lyapunov_spectrum,
     lyapunov_spectrum_autograd,
     rk4_step_jacobian,
@@ -21,6 +20,7 @@ from rnndyn.systems.lorenz import (
     LYAPUNOV_SPECTRUM,
     LYAPUNOV_SUM,
     lorenz_jacobian,
+    lorenz_reference_spectrum,
     lorenz_vector_field,
     rk4_step,
 )

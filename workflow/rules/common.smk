@@ -15,6 +15,7 @@ validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/c
 
 RESULTS = "results"
 LOGS = "logs"
+BENCHMARKS = f"{LOGS}/benchmarks"  # Snakemake's `benchmark:` file of every job: wall time, memory
 ENV = "../../envs/rnndyn.yaml"
 
 # Job groups: on a cluster, the jobs of a group (up to the profile's group-components of them, even
@@ -26,6 +27,39 @@ LORENZ_ANALYSES_GROUP = "lorenz_analyses"  # the per-network analyses of the Lor
 
 wildcard_constraints:
     stage=r"[a-z_]+",
+
+
+def job_config(section, *, drop=()):
+    """Params function: the part of the config a job depends on, and nothing else.
+
+    Snakemake reruns a job whenever its params change, so every rule passes its job exactly this:
+    ``section`` is a dotted path into the config whose parts may name a wildcard in braces
+    (``"kalman.archs.{arch}"``: the settings of this job's architecture only), and ``drop`` lists
+    dotted keys under it to leave out (sweep lists, which make wildcards, and claim tolerances,
+    which only the claims jobs read).
+    """
+
+    def params(wildcards):
+        node = config
+        for key in section.split("."):
+            node = node[key.format(**wildcards)]
+        return _without(node, drop)
+
+    return params
+
+
+def _without(node, drop):
+    """A copy of the mapping ``node`` without the dotted keys ``drop``."""
+    heads = {key.split(".", 1)[0] for key in drop}
+    kept = {}
+    for key, value in node.items():
+        if key in drop:
+            continue
+        if key in heads:
+            rest = [d.split(".", 1)[1] for d in drop if d.startswith(f"{key}.")]
+            value = _without(value, rest)
+        kept[key] = value
+    return kept
 
 
 def stage_figures(stage):

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from rnndyn.analysis.lyapunov import kaplan_yorke_dimension, lorenz_reference_spectrum
+from rnndyn.analysis.lyapunov import kaplan_yorke_dimension
+from rnndyn.systems.lorenz import lorenz_reference_spectrum
 from rnndyn.claims import Claim, claim_close, claim_holds
 from rnndyn.systems.lorenz import KAPLAN_YORKE_DIMENSION, LYAPUNOV_SPECTRUM, LYAPUNOV_SUM
 

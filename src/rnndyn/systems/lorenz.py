@@ -14,9 +14,12 @@ References
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rnndyn.analysis.lyapunov import LyapunovResult
 
 SIGMA = 10.0
 RHO = 28.0
@@ -239,3 +242,68 @@ def lorenz_initial_states(rng: np.random.Generator, n: int) -> np.ndarray:
     low = np.array([-20.0, -25.0, 5.0])
     high = np.array([20.0, 25.0, 45.0])
     return rng.uniform(low, high, size=(n, 3))
+
+
+def lorenz_reference_spectrum(
+    rng: np.random.Generator,
+    *,
+    n_trajectories: int = 512,
+    t_total: float = 200.0,
+    dt: float = 0.01,
+    t_transient: float = 20.0,
+    record_every: int | None = None,
+) -> LyapunovResult:
+    """The Lyapunov spectrum of Lorenz-63 from its equations (the model-based truth of the study).
+
+    Random initial states (:func:`lorenz_initial_states`) are first integrated
+    for ``t_transient`` to reach the attractor, then their tangent bases for another ``t_transient``
+    to align with the Lyapunov vectors; exponents are then averaged over ``t_total`` per trajectory.
+    Tangent vectors evolve by the exact derivative of the RK4 map (:func:`rnndyn.analysis.lyapunov.rk4_tangent_step`).
+
+    Budget. The default (512 trajectories × 200 time units at dt = 0.01, 1.2·10⁷ RK4 steps with
+    tangents, about 5–10 s on one core) gives, over independent seeds, λ = (0.9056, 0, −14.5723)
+    within (0.002, 0.001, 0.002), sum −13.6667 within 1.1·10⁻⁴ and D_KY = 2.0621 ± 0.0002: the
+    standard errors of the batch means are about (6·10⁻⁴, 2·10⁻⁴, 5·10⁻⁴) (a single trajectory's
+    finite-time λ1 has a standard deviation ≈ 0.19/√T, λ3 ≈ 0.17/√T, λ2 ≈ 0.8/T). Known biases:
+
+    - step size: the exponents are those of the RK4 map, off the flow's by O(dt⁴). The sum shows it
+      cleanly, since the flow's is exactly −(σ + 1 + β): the RK4 map's sum is −13.66656 at
+      dt = 0.01 (+1.0·10⁻⁴), +1.8·10⁻³ at dt = 0.02 and +6·10⁻⁶ at dt = 0.005 (the reference
+      values of Sprott [4] use dt = 0.001, where this bias is 10⁻⁸);
+    - finite time: see the module docstring; λ2 has no bias when the batch starts on the
+      attractor, only a spread ∝ 1/T.
+
+    Parameters
+    ----------
+    rng
+        Draws the initial states and the initial tangent basis.
+    n_trajectories
+        ``B``, independent trajectories averaged.
+    t_total
+        Averaging time of each trajectory (time units); the total averaged time is
+        ``n_trajectories * t_total``.
+    dt
+        RK4 step (time units).
+    t_transient
+        Time discarded twice: before the tangent dynamics starts, then before averaging starts.
+    record_every
+        Steps between running-estimate records (default: ``n_steps // 100``; records fall on QR
+        times, about every 70 steps at dt = 0.01, so the default gives one per QR).
+
+    Returns
+    -------
+    LyapunovResult
+        Exponents per unit time, ``(B, 3)``; compare :data:`LYAPUNOV_SPECTRUM`.
+    """
+    # The engine runs on torch, which data generation does not need: imported here, not at the top.
+    from rnndyn.analysis.lyapunov import lyapunov_spectrum_tangent, rk4_tangent_step
+
+    n_transient = int(round(t_transient / dt))
+    x0 = integrate_lorenz(lorenz_initial_states(rng, n_trajectories), dt=dt, n_steps=0,
+                          n_transient=n_transient)[:, 0]
+
+    def tangent_step(x: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rk4_tangent_step(lorenz_vector_field, lorenz_jacobian, x, basis, dt)
+
+    return lyapunov_spectrum_tangent(tangent_step, x0, n_steps=int(round(t_total / dt)),
+                                     n_transient=n_transient, dt=dt, record_every=record_every, rng=rng)
