@@ -42,6 +42,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check --compact-diff Snakefile workflow/
 
 lock: $(STAMP)
 	{ sed -n '1,3p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; echo "setuptools==80.9.0"; } > requirements.lock.new

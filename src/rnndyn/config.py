@@ -1,12 +1,14 @@
 """Config validation against the workflow's JSON schema, with defaults filled in.
 
 Every problem is reported at once, each naming the offending key as a dotted path
-(``bistable.w.num``), before any job runs.
+(``bistable.w.num``), before any job runs. Numbers must be finite: YAML's ``.nan`` and ``.inf``
+are refused wherever the schema asks for a number.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -48,7 +50,28 @@ def _with_defaults(validator_class: type) -> type:
     return jsonschema.validators.extend(validator_class, {"properties": fill_defaults})
 
 
-_Validator = _with_defaults(jsonschema.Draft202012Validator)
+_NOT_FINITE = "is not a finite number"
+
+
+def _finite_numbers(validator_class: type) -> type:
+    """A validator class whose ``type: number`` (and ``integer``) also refuses NaN and +-inf.
+
+    JSON has no NaN or infinity, so JSON Schema says nothing about them, but YAML's ``.nan`` and
+    ``.inf`` load as Python floats that pass ``type: number`` and every ``minimum``/``maximum``.
+    """
+    validate_type = validator_class.VALIDATORS["type"]
+
+    def finite_type(validator, types, instance, schema):  # noqa: ANN001, ANN202
+        numeric = {"number", "integer"} & set([types] if isinstance(types, str) else types)
+        if numeric and isinstance(instance, float) and not math.isfinite(instance):
+            yield jsonschema.ValidationError(f"{instance!r} {_NOT_FINITE}")
+        else:
+            yield from validate_type(validator, types, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"type": finite_type})
+
+
+_Validator = _finite_numbers(_with_defaults(jsonschema.Draft202012Validator))
 
 
 def _key(path: Iterator[Any]) -> str:
@@ -86,6 +109,9 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str,
         Listing every problem found, each naming its key.
     """
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    # A NaN or infinity is reported once, as such, not again by the bounds it slips past or hits.
+    not_finite = {tuple(e.absolute_path) for e in errors if e.validator == "type" and _NOT_FINITE in e.message}
+    errors = [e for e in errors if e.validator == "type" or tuple(e.absolute_path) not in not_finite]
     problems = [_describe(e) for e in errors] + ([] if errors else list(_grid_problems(config)))
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))

@@ -57,3 +57,43 @@ def test_every_problem_is_reported_at_once(schema):
         validate_config({"seed": "x", "device": "tpu", "bogus": 1}, schema)
     text = str(info.value)
     assert "'seed'" in text and "'device'" in text and "unknown key 'bogus'" in text
+
+
+NAN, INF = float("nan"), float("inf")
+NOT_FINITE = [
+    ({"seed": INF}, "'seed': inf is not a finite number"),
+    ({"bistable": {"w": {"start": NAN, "stop": 3.0, "num": 5}}}, "'bistable.w.start': nan is not a finite number"),
+    ({"linear": {"rho": [0.5, -INF]}}, "'linear.rho.1': -inf is not a finite number"),
+    ({"linear": {"coupling": INF}}, "'linear.coupling': inf is not a finite number"),
+    ({"kalman": {"systems": {"s": {"kind": "canonical", "n": 2, "rho": NAN}}}},
+     "'kalman.systems.s.rho': nan is not a finite number"),
+    ({"lorenz": {"training": {"phases": [{"mode": "teacher", "epochs": 1, "lr": NAN}]}}},
+     "'lorenz.training.phases.0.lr': nan is not a finite number"),
+    ({"lorenz": {"training": {"phases": [{"mode": "teacher", "epochs": 1, "grad_clip": -INF}]}}},
+     "'lorenz.training.phases.0.grad_clip': -inf is not a finite number"),  # type [number, "null"]
+]
+
+
+@pytest.mark.parametrize(("config", "message"), NOT_FINITE, ids=[m for _, m in NOT_FINITE])
+def test_nan_and_infinity_are_rejected_naming_the_key(schema, config, message):
+    with pytest.raises(ConfigError) as info:
+        validate_config(copy.deepcopy(config), schema)
+    text = str(info.value)
+    assert message in text
+    key = message.split("'")[1]
+    assert text.count(f"'{key}'") == 1  # reported once: not again as below a minimum or above a maximum
+
+
+def test_yaml_nan_and_inf_are_rejected_all_at_once(schema):
+    config = yaml.safe_load("seed: .inf\nlinear: {rho: [.nan, 0.9], coupling: -.inf}\n")
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, schema)
+    text = str(info.value)
+    for message in ("'seed': inf", "'linear.rho.0': nan", "'linear.coupling': -inf"):
+        assert f"{message} is not a finite number" in text
+
+
+def test_large_finite_numbers_still_pass(schema):
+    config = validate_config({"linear": {"rho": [1e-300, 1.5], "coupling": 1e300},
+                              "bistable": {"w": {"start": -1e300, "stop": 1e300, "num": 2}}}, schema)
+    assert config["linear"]["coupling"] == 1e300
