@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import xarray as xr
 
+from rnndyn.analysis.euler import gradient_sweep, system_matrix
+from rnndyn.jobs import run
+from rnndyn.seeding import Streams, derive_seed
 from rnndyn.stages import euler as stage
+from rnndyn.store import read_dataset, read_provenance
 
 GRID = {"dt_over_boundary": {"start": 0.5, "stop": 1.5, "num": 11}, "T_values": [20, 40, 60, 80], "n_bisect": 40}
 
@@ -16,7 +21,7 @@ GRID = {"dt_over_boundary": {"start": 0.5, "stop": 1.5, "num": 11}, "T_values": 
 @pytest.mark.parametrize("basis", ["orthogonal", "random"])
 def test_system_matrix_has_the_prescribed_eigenvalues(basis):
     spec = {"real": [-1.0, -5.0], "complex": [[-0.5, 2.0]], "basis": basis}
-    J = stage.system_matrix(spec, np.random.default_rng(0))
+    J = system_matrix(spec, np.random.default_rng(0))
     expected = np.sort_complex(np.array([-1.0, -5.0, -0.5 + 2j, -0.5 - 2j]))
     # Similarity by a (well-conditioned) random basis: eigenvalues to round-off times its condition.
     np.testing.assert_allclose(np.sort_complex(np.linalg.eigvals(J)), expected, atol=1e-10)
@@ -24,7 +29,7 @@ def test_system_matrix_has_the_prescribed_eigenvalues(basis):
 
 
 def test_scalar_ode_rates_and_switch_are_exact():
-    sweep = stage.gradient_sweep(np.array([[-4.0]]), GRID)
+    sweep = gradient_sweep(np.array([[-4.0]]), GRID)
     assert sweep["boundary"] == 0.5  # 2 / |lambda|
     finite = np.isfinite(sweep["rate_predicted"]) & np.isfinite(sweep["rate"])
     # ||dL/dh_0|| = |1 + dt lambda|^T exactly: the fitted slope is log|1 + dt lambda| to round-off.
@@ -35,8 +40,8 @@ def test_scalar_ode_rates_and_switch_are_exact():
 
 def test_complex_pair_switches_on_the_circle():
     re, im = -1.0, 3.0
-    J = stage.system_matrix({"complex": [[re, im]], "basis": "orthogonal"}, np.random.default_rng(1))
-    sweep = stage.gradient_sweep(J, GRID)
+    J = system_matrix({"complex": [[re, im]], "basis": "orthogonal"}, np.random.default_rng(1))
+    sweep = gradient_sweep(J, GRID)
     expected = -2 * re / (re**2 + im**2)
     assert sweep["boundary"] == pytest.approx(expected, rel=1e-12)
     # Normal J: the gradient norm is |1 + dt lambda|^T times a constant, so the switch is exact up
@@ -46,14 +51,17 @@ def test_complex_pair_switches_on_the_circle():
 
 def test_no_sign_change_gives_nan_switch():
     grid = {**GRID, "dt_over_boundary": {"start": 0.2, "stop": 0.8, "num": 4}}
-    assert math.isnan(stage.gradient_sweep(np.array([[-1.0]]), grid)["switch"])
+    assert math.isnan(gradient_sweep(np.array([[-1.0]]), grid)["switch"])
 
 
 def test_analyse_gradients_and_claims_per_system():
     cfg = {**GRID, "systems": {"scalar": {"real": [-2.0], "basis": "orthogonal"},
                                "pair": {"complex": [[-1.0, 1.0]], "basis": "orthogonal"}}}
-    ds = stage.analyse_gradients(cfg, base_seed=5)
+    streams = Streams(5, "euler")
+    ds = stage.analyse_gradients(cfg, streams)
     assert list(ds["system"].values) == ["scalar", "pair"]
+    # One stream per system, keyed (stage, system): the seeds of derive_seed(seed, "euler", system).
+    assert streams.used == {name: derive_seed(5, "euler", name) for name in ("scalar", "pair")}
     assert np.isnan(ds["eigenvalue_real"].sel(system="scalar").values[1])  # padding
     claims = {c.id: c for c in stage.claims(ds, [])}
     assert claims["euler/switch_dt_ratio/scalar"].passed
@@ -74,6 +82,33 @@ def test_euler_map_exponent_exceeds_the_flow_at_a_coarse_step():
     assert ds["integrator"].item() == "euler" and float(ds["dt"]) == 0.02
 
 
+def test_rk4_map_exponent_is_the_reference_spectrum_leading_exponent():
+    from rnndyn.systems.lorenz import lorenz_reference_spectrum
+
+    cfg = {"n_trajectories": 8, "t_total": 5.0, "t_transient": 2.0}
+    ds = stage.lorenz_lyapunov(np.random.default_rng(4), "rk4", 0.02, cfg)
+    reference = lorenz_reference_spectrum(np.random.default_rng(4), n_trajectories=8, t_total=5.0, dt=0.02,
+                                          t_transient=2.0)
+    np.testing.assert_array_equal(ds["lambda1"].values, reference.exponents[:, 0])
+    assert ds["integrator"].item() == "rk4"
+    with pytest.raises(ValueError, match="integrator"):
+        stage.lorenz_lyapunov(np.random.default_rng(4), "midpoint", 0.02, cfg)
+
+
+def test_lorenz_job_draws_one_stream_keyed_by_integrator_and_step(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = "results/euler/lorenz_euler_dt0.02.zarr"
+    snakemake = SimpleNamespace(
+        rule="euler_lorenz", threads=1, log=["logs/euler/lorenz_euler_dt0.02.log"],
+        params=SimpleNamespace(cfg={"n_trajectories": 4, "t_total": 2.0, "t_transient": 1.0}, seed=7),
+        wildcards={"integrator": "euler", "dt": "0.02"}, input=[], output=[store])
+    run(snakemake, stage.lorenz_job)
+    seed = derive_seed(7, "euler", "euler", "0.02", "lyapunov")
+    assert read_provenance(store)["randomness"]["streams"] == {"lyapunov": seed}
+    expected = stage.lorenz_lyapunov(np.random.default_rng(seed), "euler", 0.02, snakemake.params.cfg)
+    np.testing.assert_array_equal(read_dataset(store)["lambda1"].values, expected["lambda1"].values)
+
+
 def _lorenz(integrator, dt, mean, std, n=400):
     # Values at mean +- std exactly (half each), so the batch mean and spread are known.
     lam = mean + std * np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
@@ -82,7 +117,8 @@ def _lorenz(integrator, dt, mean, std, n=400):
 
 
 def test_lorenz_claims_use_three_standard_errors_and_the_reference_digit():
-    gradients = stage.analyse_gradients({**GRID, "systems": {"s": {"real": [-1.0], "basis": "orthogonal"}}}, 0)
+    gradients = stage.analyse_gradients({**GRID, "systems": {"s": {"real": [-1.0], "basis": "orthogonal"}}},
+                                        Streams(0, "euler"))
     se = 0.2 / math.sqrt(400)  # std of the +-0.2 sample (ddof = 1 changes it by 0.1 %)
     runs = [_lorenz("euler", 0.02, 1.434 + 3 * se, 0.2), _lorenz("euler", 0.01, 1.037 + 4 * se, 0.2),
             _lorenz("rk4", 0.01, 0.9056, 0.2)]

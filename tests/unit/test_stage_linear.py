@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from rnndyn.analysis.linear import impulse_response, memory_horizon, predicted_memory_horizon
+from rnndyn.claims import read_claims
+from rnndyn.jobs import run
+from rnndyn.seeding import derive_seed
 from rnndyn.stages import linear as stage
+from rnndyn.store import read_dataset, read_provenance
 
 CFG = {
     "rho": [0.5, 0.9, 1.0, 1.1], "n_matrices": 2, "n_hidden": 6, "coupling": 2.0, "n_inputs": 2,
@@ -94,3 +99,28 @@ def test_claims_fail_when_the_decay_rate_is_off(result):
     by_id = {c.id: c for c in stage.claims(wrong)}
     assert not by_id["linear-fixed-point/converged_rho_below_1"].passed
     assert by_id["linear-fixed-point/diverged_rho_at_or_above_1"].measured == 0.0
+
+
+class _Files(list):
+    """Snakemake's output: a list whose entries also have names."""
+
+    def __init__(self, **named: str) -> None:
+        super().__init__(named.values())
+        self.__dict__.update(named)
+
+
+def test_analysis_job_draws_the_stage_stream(tmp_path, monkeypatch):
+    # One stream with no purpose: the seed derive_seed(seed, "linear") of the stage itself.
+    monkeypatch.chdir(tmp_path)
+    cfg = {**CFG, "rho": [0.5, 1.1], "n_matrices": 1, "n_lags": 40, "n_steps_constant_input": 100}
+    output = _Files(sweep="results/linear/sweep.zarr", claims="results/claims/linear.json")
+    snakemake = SimpleNamespace(rule="linear_analysis", threads=1, log=["logs/linear/analysis.log"],
+                                params=SimpleNamespace(cfg=cfg, seed=11), wildcards={}, input=[],
+                                output=output)
+    run(snakemake, stage.analysis_job)
+    rng = np.random.default_rng(derive_seed(11, "linear"))
+    sweep = stage.sweep_matrices(rng, cfg)
+    np.testing.assert_array_equal(read_dataset(output.sweep)["W"].values, sweep["W"].values)
+    assert read_provenance(output.sweep)["randomness"]["streams"] == {"": derive_seed(11, "linear")}
+    assert [c.id for c in read_claims(output.claims)] == [c.id for c in stage.claims(
+        stage.analyse(sweep, rng, cfg).merge(sweep))]

@@ -7,9 +7,11 @@ rule bistable_data:
     output:
         directory(f"{RESULTS}/bistable/trajectories.zarr"),
     params:
-        cfg=config["bistable"],
+        cfg=job_config("bistable", drop=("analysis",)),
     log:
         f"{LOGS}/bistable/data.log",
+    benchmark:
+        f"{BENCHMARKS}/bistable/data.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -27,9 +29,11 @@ rule bistable_analysis:
         scan=directory(f"{RESULTS}/bistable/scan.zarr"),
         claims=f"{RESULTS}/claims/bistable.json",
     params:
-        cfg=config["bistable"]["analysis"],
+        cfg=job_config("bistable.analysis"),
     log:
         f"{LOGS}/bistable/analysis.log",
+    benchmark:
+        f"{BENCHMARKS}/bistable/analysis.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -58,6 +62,8 @@ rule bistable_figures:
         ),
     log:
         f"{LOGS}/bistable/figures.log",
+    benchmark:
+        f"{BENCHMARKS}/bistable/figures.tsv"
     threads: 1
     resources:
         mem_mb=1000,

@@ -16,10 +16,12 @@ rule euler_gradients:
     output:
         directory(f"{RESULTS}/euler/gradients.zarr"),
     params:
-        cfg=config["euler"]["gradients"],
+        cfg=job_config("euler.gradients"),
         seed=config["seed"],
     log:
         f"{LOGS}/euler/gradients.log",
+    benchmark:
+        f"{BENCHMARKS}/euler/gradients.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -37,10 +39,13 @@ rule euler_lorenz:
     output:
         directory(f"{RESULTS}/euler/lorenz_{{integrator}}_dt{{dt}}.zarr"),
     params:
-        cfg=config["euler"]["lorenz"],
+        # Its own budget only: the step lists make the wildcards.
+        cfg=job_config("euler.lorenz", drop=("euler_dt", "rk4_dt")),
         seed=config["seed"],
     log:
         f"{LOGS}/euler/lorenz_{{integrator}}_dt{{dt}}.log",
+    benchmark:
+        f"{BENCHMARKS}/euler/lorenz_{{integrator}}_dt{{dt}}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -56,9 +61,11 @@ rule euler_claims:
         gradients=f"{RESULTS}/euler/gradients.zarr",
         lorenz=EULER_LORENZ_STORES,
     output:
-        f"{RESULTS}/claims/euler.json",
+        claims=f"{RESULTS}/claims/euler.json",
     log:
         f"{LOGS}/euler/claims.log",
+    benchmark:
+        f"{BENCHMARKS}/euler/claims.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -94,6 +101,8 @@ rule euler_figures:
         ),
     log:
         f"{LOGS}/euler/figures.log",
+    benchmark:
+        f"{BENCHMARKS}/euler/figures.tsv"
     threads: 1
     resources:
         mem_mb=1000,

@@ -9,10 +9,12 @@ rule linear_analysis:
         sweep=directory(f"{RESULTS}/linear/sweep.zarr"),
         claims=f"{RESULTS}/claims/linear.json",
     params:
-        cfg=config["linear"],
+        cfg=job_config("linear"),
         seed=config["seed"],
     log:
         f"{LOGS}/linear/analysis.log",
+    benchmark:
+        f"{BENCHMARKS}/linear/analysis.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -41,6 +43,8 @@ rule linear_figures:
         ),
     log:
         f"{LOGS}/linear/figures.log",
+    benchmark:
+        f"{BENCHMARKS}/linear/figures.tsv"
     threads: 1
     resources:
         mem_mb=1000,

@@ -6,16 +6,22 @@ It is stable iff every |1 + dt lambda| < 1 (Hairer & Wanner, "Solving Ordinary D
 Equations II", sec. IV.2: the stability region of explicit Euler is the disc |1 + z| <= 1). The
 gradient that backpropagation through time sends from step T to h_0 is (W^T)^T c, so its norm
 grows or decays per step at the rate log max |1 + dt lambda|, and the rate changes sign where the
-Euler step leaves the disc.
+Euler step leaves the disc. On a chaotic flow the same spurious growth inflates the largest
+Lyapunov exponent (:func:`euler_lorenz_lambda1`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import scipy.linalg
 import torch
+
+from rnndyn.analysis.lyapunov import LyapunovResult, lyapunov_spectrum
+from rnndyn.systems.lorenz import lorenz_initial_states, lorenz_jacobian, lorenz_vector_field
 
 
 def euler_matrix(J: np.ndarray, dt: float) -> np.ndarray:
@@ -171,3 +177,102 @@ def locate_stability_switch(
         else:
             high = middle
     return float(0.5 * (low + high))
+
+
+def system_matrix(spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """J = V B V^{-1} with B block diagonal in the prescribed eigenvalues.
+
+    Parameters
+    ----------
+    spec
+        ``real``: real eigenvalues (1/time); ``complex``: pairs ``[re, im]``, each the pair
+        re +- i im (a 2 x 2 block [[re, -im], [im, re]]); ``basis``: ``"orthogonal"`` (V Haar
+        orthogonal, J normal) or ``"random"`` (V standard Gaussian, J non-normal).
+    rng
+        Draws V.
+
+    Returns
+    -------
+    numpy.ndarray
+        J (n, n), float64, n = len(real) + 2 len(complex).
+    """
+    blocks = [np.array([[lam]]) for lam in spec.get("real", [])]
+    blocks += [np.array([[re, -im], [im, re]]) for re, im in spec.get("complex", [])]
+    B = scipy.linalg.block_diag(*blocks)
+    n = B.shape[0]
+    G = rng.standard_normal((n, n))
+    if spec["basis"] == "orthogonal":
+        Q, R = np.linalg.qr(G)
+        V = Q * np.sign(np.diag(R))
+        return V @ B @ V.T
+    return G @ B @ np.linalg.inv(G)
+
+
+def gradient_sweep(J: np.ndarray, cfg: dict[str, Any]) -> dict[str, Any]:
+    """BPTT gradient norms and growth rates of W = I + dt J over a dt grid around Euler's boundary.
+
+    Parameters
+    ----------
+    J
+        (n, n) stable system matrix.
+    cfg
+        The ``euler.gradients`` config section: ``dt_over_boundary`` grid, ``T_values``, ``n_bisect``.
+
+    Returns
+    -------
+    dict
+        ``boundary`` (min over eig J of the analytic boundary), ``dt`` (D,), ``norms`` (D, T),
+        ``rate`` (D,) measured, ``rate_predicted`` (D,) = log max |1 + dt lambda|, ``switch`` the
+        measured dt where the rate turns non-negative (NaN if it does not on the grid).
+    """
+    eigenvalues = np.linalg.eigvals(J)
+    boundary = float(np.min(euler_stability_boundary(eigenvalues)))
+    ratio = cfg["dt_over_boundary"]
+    dt = boundary * np.linspace(ratio["start"], ratio["stop"], ratio["num"])
+    T_values = list(cfg["T_values"])
+    norms = np.array([bptt_gradient_norms(euler_matrix(J, step), T_values) for step in dt])
+    rate = np.array([growth_rate_per_step(row, T_values) for row in norms])
+    with np.errstate(divide="ignore"):  # a multiplier exactly 0 (dt = 1/|lambda|) has rate -inf
+        predicted = np.log(np.max(np.abs(1.0 + dt[:, None] * eigenvalues[None, :]), axis=1))
+    try:
+        switch = locate_stability_switch(J, dt, T_values=T_values, n_bisect=cfg["n_bisect"])
+    except ValueError:  # no sign change on the grid: recorded as NaN, the claim then fails
+        switch = math.nan
+    return {"boundary": boundary, "dt": dt, "norms": norms, "rate": rate, "rate_predicted": predicted,
+            "switch": switch, "eigenvalues": eigenvalues}
+
+
+def euler_lorenz_lambda1(
+    rng: np.random.Generator, dt: float, *, n_trajectories: int, t_total: float, t_transient: float
+) -> LyapunovResult:
+    """Largest Lyapunov exponent of the forward-Euler map x <- x + dt f(x) of Lorenz-63.
+
+    Random initial states are iterated by the Euler map itself for ``t_transient`` (its attractor
+    is not the flow's), then the tangent vector for another ``t_transient`` before averaging over
+    ``t_total``; the Jacobian of the map is I + dt Df(x) exactly. The budget and the stream's use
+    (initial states, then the tangent basis) are those of
+    :func:`rnndyn.systems.lorenz.lorenz_reference_spectrum`, the RK4 map's counterpart.
+
+    Parameters
+    ----------
+    rng
+        Initial states and tangent vector.
+    dt
+        Step (time units).
+    n_trajectories, t_total, t_transient
+        Trajectories averaged; averaging and transient time per trajectory (time units).
+
+    Returns
+    -------
+    LyapunovResult
+        Exponents per unit time, (B, 1).
+    """
+    n_transient = int(round(t_transient / dt))
+    x = lorenz_initial_states(rng, n_trajectories)
+    for _ in range(n_transient):
+        x = x + dt * lorenz_vector_field(x)
+    identity = np.eye(3)
+    return lyapunov_spectrum(
+        lambda state: state + dt * lorenz_vector_field(state),
+        lambda state: identity + dt * lorenz_jacobian(state),
+        x, n_steps=int(round(t_total / dt)), n_transient=n_transient, dt=dt, n_exponents=1, rng=rng)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
 from rnndyn.analysis.bifurcation import fold_boundary_formula
 from rnndyn.plotting.theme import DATA_COLOR, STABLE_COLOR, UNSTABLE_COLOR, set_theme
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 
 def bifurcation_diagram(scan: xr.Dataset) -> plt.Figure:
@@ -56,3 +61,10 @@ def stability_map(scan: xr.Dataset) -> plt.Figure:
            ylim=(b.min(), b.max()))
     ax.legend(loc="lower left", fontsize=8)
     return fig
+
+
+def figures_job(job: Job) -> None:
+    """Job ``bistable_figures``: the bifurcation diagram and the (w, b) stability map."""
+    scan = job.read()
+    job.figure("bifurcation", bifurcation_diagram(scan))
+    job.figure("map", stability_map(scan))

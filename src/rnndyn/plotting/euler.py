@@ -3,12 +3,18 @@ gradient norms against sequence length, and lambda_1 of Lorenz's Euler map again
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
 from rnndyn.plotting.theme import DATA_COLOR, STABLE_COLOR, UNSTABLE_COLOR, set_theme
+from rnndyn.stages.euler import FLOW_LAMBDA1, REFERENCE_EULER_LAMBDA1
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -105,3 +111,13 @@ def lorenz_lambda1(lorenz: list[xr.Dataset], references: dict[float, float], flo
            title="Lorenz-63: Euler's spurious growth")
     ax.legend(fontsize=8)
     return fig
+
+
+def figures_job(job: Job) -> None:
+    """Job ``euler_figures``: stability region with measured growth rates, gradient norms against T,
+    lambda_1 of Lorenz's Euler map against dt."""
+    gradients = job.read("gradients")
+    job.figure("region", stability_region(gradients))
+    job.figure("norms", gradient_norms(gradients))
+    references = {dt: value for dt, (value, _) in REFERENCE_EULER_LAMBDA1.items()}
+    job.figure("lorenz", lorenz_lambda1(job.read_all("lorenz"), references, FLOW_LAMBDA1))

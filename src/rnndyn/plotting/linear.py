@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
 from rnndyn.plotting.theme import DATA_COLOR, STABLE_COLOR, UNSTABLE_COLOR, set_theme
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 _KIND_LABEL = {"normal": "normal W", "nonnormal": "non-normal W"}
 _MAX_LAG_SHOWN = 200
@@ -80,3 +85,10 @@ def convergence_map(ds: xr.Dataset) -> plt.Figure:
                   "(blue: as expected, red: not)",
                   fontsize=8, color="0.3")
     return fig
+
+
+def figures_job(job: Job) -> None:
+    """Job ``linear_figures``: impulse responses coloured by rho(W); the constant-input convergence map."""
+    sweep = job.read()
+    job.figure("impulse", impulse_responses(sweep))
+    job.figure("convergence", convergence_map(sweep))

@@ -7,7 +7,7 @@ the fold lines meeting in a cusp at (1, 0).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -21,6 +21,9 @@ from rnndyn.analysis.bifurcation import (
 )
 from rnndyn.claims import Claim, claim_close, claim_holds
 from rnndyn.systems.bistable import simulate_bistable
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 # STUDY.md's reference values at b = 0, printed to three decimals (tolerance: half a last digit).
 REFERENCE_H_STAR = {1.1: 0.503, 1.5: 0.859, 2.0: 0.958, 3.0: 0.995}
@@ -181,3 +184,17 @@ def claims(scan: xr.Dataset) -> list[Claim]:
         measured=reached_fraction, expected=1.0, passed=reached_fraction == 1.0,
         note="every stable state predicted by the scan is found by simulation"))
     return out
+
+
+def data_job(job: Job) -> None:
+    """Job ``bistable_data``: trajectories over the config's (w, b, h0) grid (deterministic, no seed)."""
+    traj = trajectories(job.config)
+    job.log.info("simulated %s trajectories of %d steps", traj["h"].shape[:3], job.config["n_steps"])
+    job.write(traj)
+
+
+def analysis_job(job: Job) -> None:
+    """Job ``bistable_analysis``: the bifurcation scan and the ``bistable`` claims."""
+    scan = analyse(job.read(), job.config)
+    job.write(scan, "scan")
+    job.write_claims(claims(scan))

@@ -11,29 +11,17 @@ converging to it as dt -> 0, while the RK4 map's is within O(dt^4) of the flow's
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.linalg
 import xarray as xr
 
-from rnndyn.analysis.euler import (
-    bptt_gradient_norms,
-    euler_matrix,
-    euler_stability_boundary,
-    growth_rate_per_step,
-    locate_stability_switch,
-)
-from rnndyn.analysis.lyapunov import LyapunovResult, lyapunov_spectrum, lyapunov_spectrum_tangent, rk4_tangent_step
-from rnndyn.claims import Claim, claim_close, claim_holds
-from rnndyn.seeding import numpy_generator
-from rnndyn.systems.lorenz import (
-    LYAPUNOV_SPECTRUM,
-    integrate_lorenz,
-    lorenz_initial_states,
-    lorenz_jacobian,
-    lorenz_vector_field,
-)
+from rnndyn.claims import N_STANDARD_ERRORS, Claim, claim_close, claim_holds
+from rnndyn.systems.lorenz import LYAPUNOV_SPECTRUM, lorenz_reference_spectrum
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
+    from rnndyn.seeding import Streams
 
 # STUDY.md: the Lorenz Euler map's lambda_1 at dt = 0.02, 0.01, 0.005 (three decimals); the value
 # at dt = 0.001 comes from the stage's brief (two decimals). Value and half its last digit.
@@ -41,83 +29,33 @@ REFERENCE_EULER_LAMBDA1 = {0.02: (1.434, 5e-4), 0.01: (1.037, 5e-4), 0.005: (0.9
 # Sprott's lambda_1 of the flow, printed to four decimals.
 FLOW_LAMBDA1, FLOW_LAMBDA1_DIGITS = LYAPUNOV_SPECTRUM[0], 5e-5
 SWITCH_TOL = 0.02
-N_STANDARD_ERRORS = 3.0
+INTEGRATORS = ("euler", "rk4")
+"""The maps of Lorenz-63 whose lambda_1 is measured (the ``integrator`` wildcard)."""
+
+# The gradient sweep and the Lorenz exponents compute with torch (rnndyn.analysis.euler, .lyapunov);
+# the claims and figure jobs import this module for its claims and references and must not load
+# torch, so the functions that compute import their engines where they run.
 
 
-def system_matrix(spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-    """J = V B V^{-1} with B block diagonal in the prescribed eigenvalues.
-
-    Parameters
-    ----------
-    spec
-        ``real``: real eigenvalues (1/time); ``complex``: pairs ``[re, im]``, each the pair
-        re +- i im (a 2 x 2 block [[re, -im], [im, re]]); ``basis``: ``"orthogonal"`` (V Haar
-        orthogonal, J normal) or ``"random"`` (V standard Gaussian, J non-normal).
-    rng
-        Draws V.
-
-    Returns
-    -------
-    numpy.ndarray
-        J (n, n), float64, n = len(real) + 2 len(complex).
-    """
-    blocks = [np.array([[lam]]) for lam in spec.get("real", [])]
-    blocks += [np.array([[re, -im], [im, re]]) for re, im in spec.get("complex", [])]
-    B = scipy.linalg.block_diag(*blocks)
-    n = B.shape[0]
-    G = rng.standard_normal((n, n))
-    if spec["basis"] == "orthogonal":
-        Q, R = np.linalg.qr(G)
-        V = Q * np.sign(np.diag(R))
-        return V @ B @ V.T
-    return G @ B @ np.linalg.inv(G)
-
-
-def gradient_sweep(J: np.ndarray, cfg: dict[str, Any]) -> dict[str, Any]:
-    """BPTT gradient norms and growth rates of W = I + dt J over a dt grid around Euler's boundary.
+def analyse_gradients(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
+    """:func:`rnndyn.analysis.euler.gradient_sweep` for every system of the config.
 
     Parameters
     ----------
-    J
-        (n, n) stable system matrix.
     cfg
-        The ``euler`` config section: ``dt_over_boundary`` grid, ``T_values``, ``n_bisect``.
-
-    Returns
-    -------
-    dict
-        ``boundary`` (min over eig J of the analytic boundary), ``dt`` (D,), ``norms`` (D, T),
-        ``rate`` (D,) measured, ``rate_predicted`` (D,) = log max |1 + dt lambda|, ``switch`` the
-        measured dt where the rate turns non-negative (NaN if it does not on the grid).
-    """
-    eigenvalues = np.linalg.eigvals(J)
-    boundary = float(np.min(euler_stability_boundary(eigenvalues)))
-    ratio = cfg["dt_over_boundary"]
-    dt = boundary * np.linspace(ratio["start"], ratio["stop"], ratio["num"])
-    T_values = list(cfg["T_values"])
-    norms = np.array([bptt_gradient_norms(euler_matrix(J, step), T_values) for step in dt])
-    rate = np.array([growth_rate_per_step(row, T_values) for row in norms])
-    with np.errstate(divide="ignore"):  # a multiplier exactly 0 (dt = 1/|lambda|) has rate -inf
-        predicted = np.log(np.max(np.abs(1.0 + dt[:, None] * eigenvalues[None, :]), axis=1))
-    try:
-        switch = locate_stability_switch(J, dt, T_values=T_values, n_bisect=cfg["n_bisect"])
-    except ValueError:  # no sign change on the grid: recorded as NaN, the claim then fails
-        switch = math.nan
-    return {"boundary": boundary, "dt": dt, "norms": norms, "rate": rate, "rate_predicted": predicted,
-            "switch": switch, "eigenvalues": eigenvalues}
-
-
-def analyse_gradients(cfg: dict[str, Any], base_seed: int) -> xr.Dataset:
-    """:func:`gradient_sweep` for every system of the config (one generator per system).
+        The ``euler.gradients`` config section.
+    streams
+        The job's streams; system ``name``'s basis V is drawn from the stream ``name``.
 
     Returns
     -------
     xarray.Dataset
         Dims (system, dt_ratio, T, mode); eigenvalues padded with NaN to the largest system.
     """
+    from rnndyn.analysis.euler import gradient_sweep, system_matrix  # torch: see the note above
+
     names = list(cfg["systems"])
-    sweeps = [gradient_sweep(system_matrix(cfg["systems"][name], numpy_generator(base_seed, "euler", name)), cfg)
-              for name in names]
+    sweeps = [gradient_sweep(system_matrix(cfg["systems"][name], streams.numpy(name)), cfg) for name in names]
     n_modes = max(s["eigenvalues"].size for s in sweeps)
     eig = np.full((len(names), n_modes), np.nan + 0j)
     for i, s in enumerate(sweeps):
@@ -157,57 +95,22 @@ def analyse_gradients(cfg: dict[str, Any], base_seed: int) -> xr.Dataset:
     )
 
 
-def euler_lorenz_lambda1(rng: np.random.Generator, dt: float, cfg: dict[str, Any]) -> LyapunovResult:
-    """Largest Lyapunov exponent of the forward-Euler map x <- x + dt f(x) of Lorenz-63.
+def lorenz_lyapunov(rng: np.random.Generator, integrator: str, dt: float, cfg: dict[str, Any]) -> xr.Dataset:
+    """lambda_1 of the ``integrator`` map ("euler" or "rk4") of Lorenz-63 at step ``dt``, per trajectory.
 
-    Random initial states are iterated by the Euler map itself for ``t_transient`` (its attractor
-    is not the flow's), then the tangent vector for another ``t_transient`` before averaging over
-    ``t_total``; the Jacobian of the map is I + dt Df(x) exactly.
+    The Euler map's by :func:`rnndyn.analysis.euler.euler_lorenz_lambda1`; the RK4 map's is the
+    leading exponent of :func:`rnndyn.systems.lorenz.lorenz_reference_spectrum` (the whole spectrum
+    is computed: lambda_1 is that of the one-exponent run to round-off, about 1e-15, from the same
+    draws of ``rng``, at twice its cost).
 
     Parameters
     ----------
     rng
-        Initial states and tangent vector.
-    dt
-        Step (time units).
+        Initial states, then the tangent basis.
+    integrator, dt
+        The map and its step (time units).
     cfg
-        ``n_trajectories``, ``t_total``, ``t_transient`` (time units).
-
-    Returns
-    -------
-    LyapunovResult
-        Exponents per unit time, (B, 1).
-    """
-    n_transient = int(round(cfg["t_transient"] / dt))
-    x = lorenz_initial_states(rng, cfg["n_trajectories"])
-    for _ in range(n_transient):
-        x = x + dt * lorenz_vector_field(x)
-    identity = np.eye(3)
-    return lyapunov_spectrum(
-        lambda state: state + dt * lorenz_vector_field(state),
-        lambda state: identity + dt * lorenz_jacobian(state),
-        x, n_steps=int(round(cfg["t_total"] / dt)), n_transient=n_transient, dt=dt, n_exponents=1, rng=rng)
-
-
-def rk4_lorenz_lambda1(rng: np.random.Generator, dt: float, cfg: dict[str, Any]) -> LyapunovResult:
-    """Largest Lyapunov exponent of the RK4 map of Lorenz-63 with the same budget as
-    :func:`euler_lorenz_lambda1` (tangent by the exact derivative of the RK4 step)."""
-    n_transient = int(round(cfg["t_transient"] / dt))
-    x = integrate_lorenz(lorenz_initial_states(rng, cfg["n_trajectories"]), dt=dt, n_steps=0,
-                         n_transient=n_transient)[:, 0]
-
-    def tangent_step(state: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rk4_tangent_step(lorenz_vector_field, lorenz_jacobian, state, basis, dt)
-
-    return lyapunov_spectrum_tangent(tangent_step, x, n_steps=int(round(cfg["t_total"] / dt)),
-                                     n_transient=n_transient, dt=dt, n_exponents=1, rng=rng)
-
-
-INTEGRATORS = {"euler": euler_lorenz_lambda1, "rk4": rk4_lorenz_lambda1}
-
-
-def lorenz_lyapunov(rng: np.random.Generator, integrator: str, dt: float, cfg: dict[str, Any]) -> xr.Dataset:
-    """lambda_1 of the ``integrator`` map ("euler" or "rk4") of Lorenz-63 at step ``dt``, per trajectory.
+        The ``euler.lorenz`` settings: ``n_trajectories``, ``t_total``, ``t_transient``.
 
     Returns
     -------
@@ -215,7 +118,15 @@ def lorenz_lyapunov(rng: np.random.Generator, integrator: str, dt: float, cfg: d
         ``lambda1`` (trajectory), the batch mean of the running estimate (record), and the scalar
         coordinates ``integrator`` and ``dt``.
     """
-    result = INTEGRATORS[integrator](rng, dt, cfg)
+    budget = {"n_trajectories": cfg["n_trajectories"], "t_total": cfg["t_total"], "t_transient": cfg["t_transient"]}
+    if integrator == "euler":
+        from rnndyn.analysis.euler import euler_lorenz_lambda1  # torch: see the note above
+
+        result = euler_lorenz_lambda1(rng, dt, **budget)
+    elif integrator == "rk4":
+        result = lorenz_reference_spectrum(rng, dt=dt, **budget)
+    else:
+        raise ValueError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
     return xr.Dataset(
         {
             "lambda1": (("trajectory",), result.exponents[:, 0],
@@ -262,7 +173,7 @@ def claims(gradients: xr.Dataset, lorenz: list[xr.Dataset]) -> list[Claim]:
     for (integrator, dt), ds in sorted(runs.items(), key=lambda item: (item[0][0], -item[0][1])):
         mean, se, n = _batch_mean(ds)
         budget = (f"{n} trajectories x {ds.attrs['t_total']:g} time units, standard error {se:.2g}; "
-                  f"tolerance 3 standard errors + half the reference's last digit")
+                  f"tolerance {N_STANDARD_ERRORS:g} standard errors + half the reference's last digit")
         if integrator == "rk4":
             out.append(claim_close(
                 f"euler/lorenz_lambda1_rk4_dt={dt:g}",
@@ -284,5 +195,27 @@ def claims(gradients: xr.Dataset, lorenz: list[xr.Dataset]) -> list[Claim]:
             f"euler/lorenz_spurious_growth_dt={dt:g}",
             f"lambda_1(Euler map, dt = {dt:g}) - lambda_1(RK4 map, dt = {flow_dt:g}): Euler's spurious growth",
             measured=excess, expected=0.0, passed=excess > N_STANDARD_ERRORS * excess_se, unit="1/time",
-            note=f"passes if positive by more than 3 standard errors ({excess_se:.2g})"))
+            note=f"passes if positive by more than {N_STANDARD_ERRORS:g} standard errors ({excess_se:.2g})"))
     return out
+
+
+def gradients_job(job: Job) -> None:
+    """Job ``euler_gradients``: BPTT gradient growth of W = I + dt J over dt for each stable linear ODE."""
+    gradients = analyse_gradients(job.config, job.streams)
+    for name in gradients["system"].values:
+        g = gradients.sel(system=name)
+        job.log.info("%s: switch at dt = %.6g, boundary %.6g", name, float(g["switch"]), float(g["boundary"]))
+    job.write(gradients)
+
+
+def lorenz_job(job: Job) -> None:
+    """Job ``euler_lorenz``: lambda_1 of the Euler or RK4 map of Lorenz-63 at one dt (stream ``lyapunov``)."""
+    integrator, dt = job.wildcards["integrator"], job.wildcards["dt"]
+    result = lorenz_lyapunov(job.streams.numpy("lyapunov"), integrator, float(dt), job.config)
+    job.log.info("%s map, dt = %s: lambda_1 = %.5f (batch mean)", integrator, dt, float(result["lambda1"].mean()))
+    job.write(result)
+
+
+def claims_job(job: Job) -> None:
+    """Job ``euler_claims``: the ``euler`` claims from the gradient sweep and the Lorenz exponents."""
+    job.write_claims(claims(job.read("gradients"), job.read_all("lorenz")))

@@ -12,7 +12,7 @@ transient) and non-normal (same eigenvalues, transient amplification first; Tref
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.linalg
@@ -31,6 +31,9 @@ from rnndyn.analysis.linear import (
     unrolled_state,
 )
 from rnndyn.claims import Claim, claim_close, claim_holds
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 KINDS = ("normal", "nonnormal")
 # ||W^k U|| <= rho^k ||U|| for a normal W, so with rho <= 1 the response never exceeds its start;
@@ -284,6 +287,19 @@ def claims(ds: xr.Dataset) -> list[Claim]:
             note=f"{correct.size} runs (normal and non-normal W), {ds.attrs['n_steps_constant_input']} steps, "
                  f"converged = distance shrunk by {rtol:g}"))
     return out
+
+
+def analysis_job(job: Job) -> None:
+    """Job ``linear_analysis``: the sweep, its analysis and the ``memory`` / ``linear-fixed-point`` claims.
+
+    One stream (no purpose: its seed is the stage's own, ``derive_seed(seed, "linear")``) draws the
+    matrices, then the analysis's inputs, in that order.
+    """
+    rng = job.streams.numpy()
+    sweep = sweep_matrices(rng, job.config)
+    result = analyse(sweep, rng, job.config).merge(sweep)
+    job.write(result, "sweep")
+    job.write_claims(claims(result))
 
 
 def _coords(rho: np.ndarray, n_matrices: int) -> dict[str, Any]:
