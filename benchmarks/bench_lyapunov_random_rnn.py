@@ -1,6 +1,7 @@
 """Speed of the full QR Lyapunov spectrum of a random tanh network, N = 256.
 
-h ← tanh(W h), W ~ N(0, g²/N). The floor is the time of one 256 × 256 float64 matrix product per
+h ← tanh(W h), W = g J with the chaos stage's coupling J ~ N(0, 1/N)
+(:func:`rnndyn.systems.random_rnn.coupling_matrix`). The floor is the time of one 256 × 256 float64 matrix product per
 step (the tangent basis must be multiplied by the Jacobian every step); the target is an engine
 time per step within 3× of it. Reported for g = 1 (edge of chaos), 1.5 and 2 (chaotic): the
 adaptive QR interval depends on the spread of the spectrum, which grows with g. Also measured:
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from rnndyn.analysis.lyapunov import lyapunov_spectrum, lyapunov_spectrum_autograd
+from rnndyn.systems.random_rnn import coupling_matrix
 
 N = 256
 N_STEPS, N_TRANSIENT = 300, 100
@@ -82,9 +84,8 @@ def main() -> None:
           f"{'autog/fl':>8} {'|auto-every|':>12} {'lambda1':>8} {'lambdaN':>8}")
     verdicts = []
     for g in (1.0, 1.5, 2.0):
-        rng = np.random.default_rng(7)
-        w = rng.standard_normal((N, N)) * g / np.sqrt(N)
-        h0 = rng.standard_normal((1, N))
+        w = g * coupling_matrix(N, torch.Generator().manual_seed(7)).numpy()
+        h0 = np.random.default_rng(7).standard_normal((1, N))
         w_t = torch.from_numpy(w)
 
         def step(h):

@@ -1,38 +1,68 @@
-"""The chaos stage (claim `lyapunov-gradient`) at tiny size: sweeps, crossings, summary, claims."""
+"""The chaos stage (claim `lyapunov-gradient`) at tiny size: the random network, sweeps, summary, claims."""
 
-import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-import scipy.stats
 import torch
 
+from rnndyn.seeding import Streams, derive_seed
 from rnndyn.stages import chaos
+from rnndyn.stages.chaos_sweep import network_sweep
+from rnndyn.systems.random_rnn import coupling_matrix, gaussian_weight
 
-CFG = {
+SWEEP = {
     "g": [0.5, 2.5],
     "drive": [0.0, 0.1],
     "lyapunov": {"n_trajectories": 2, "n_transient": 300, "n_align": 50, "n_steps": 1000},
     "spectrum": {"g": [0.5, 2.5], "n_trajectories": 1, "n_transient": 300, "n_align": 50, "n_steps": 1000},
     "gradient": {"n_lags": 100, "min_lag": 25},
-    "analysis": {"zero_exponent_tol": 0.005, "g_star_tol": 0.1, "fixed_point_margin": 0.95,
-                 "fixed_point_tol": 0.002, "invariance_max_fraction": 0.5, "invariance_tol": 0.05,
-                 "dky_fraction_bound": 0.3333},
 }
+ANALYSIS = {"zero_exponent_tol": 0.005, "g_star_tol": 0.1, "fixed_point_margin": 0.95, "fixed_point_tol": 0.002,
+            "invariance_max_fraction": 0.5, "invariance_tol": 0.05, "dky_fraction_bound": 0.3333}
+BASE_SEED = 11
+
+
+def _streams(n, replicate):
+    """The streams of job chaos_sweep N{n}/rep{replicate} (the contract keys them by the wildcards)."""
+    return Streams(BASE_SEED, "chaos", str(n), str(replicate))
 
 
 @pytest.fixture(scope="module")
 def sweeps():
-    return [chaos.network_sweep(n, seed, CFG, base_seed=11) for n in (6, 8) for seed in (0, 1)]
+    return [network_sweep(n, replicate, SWEEP, _streams(n, replicate)) for n in (6, 8) for replicate in (0, 1)]
 
 
 def test_coupling_matrix_is_gaussian_with_variance_one_over_n():
     n = 200
-    J = chaos.coupling_matrix(n, torch.Generator().manual_seed(0))
+    J = coupling_matrix(n, torch.Generator().manual_seed(0))
     assert J.shape == (n, n) and J.dtype == torch.float64
     # 40,000 entries: the sample variance of N(0, 1/n) has relative standard error sqrt(2/40000) = 0.7 %.
     assert J.var().item() * n == pytest.approx(1.0, rel=0.03)
-    torch.testing.assert_close(J, chaos.coupling_matrix(n, torch.Generator().manual_seed(0)), rtol=0, atol=0)
+    torch.testing.assert_close(J, coupling_matrix(n, torch.Generator().manual_seed(0)), rtol=0, atol=0)
+
+
+def test_model_weight_is_the_same_draw_as_the_coupling():
+    # The same N(0, 1) draw scaled by g / sqrt(n): exact where sqrt(n) is a power of 2, within an ulp elsewhere.
+    for n, exact in ((16, True), (12, False)):
+        J = coupling_matrix(n, torch.Generator().manual_seed(5))
+        W = gaussian_weight(n, 1.5, torch.Generator().manual_seed(5))
+        if exact:
+            torch.testing.assert_close(W, 1.5 * J, rtol=0, atol=0)
+        else:
+            torch.testing.assert_close(W, 1.5 * J, rtol=2.5e-16, atol=0)
+
+
+def test_sweep_streams_keep_the_old_seed_keys():
+    # Before the job contract: derive_seed(base_seed, "chaos", n, seed, <part>, <purpose>).
+    streams = _streams(8, 1)
+    network_sweep(8, 1, SWEEP, streams)
+    expected = {"coupling": ("coupling",), "lambda1/initial": ("lambda1", "initial"),
+                "lambda1/transient drive": ("lambda1", "transient drive"), "lambda1/drive": ("lambda1", "drive"),
+                "lambda1/basis": ("lambda1", "basis"), "spectrum/initial": ("spectrum", "initial"),
+                "spectrum/drive": ("spectrum", "drive"), "spectrum/basis": ("spectrum", "basis")}
+    assert streams.used == {name: derive_seed(BASE_SEED, "chaos", 8, 1, *keys) for name, keys in expected.items()}
 
 
 def test_sweep_at_the_stable_origin_matches_the_linear_map(sweeps):
@@ -40,8 +70,8 @@ def test_sweep_at_the_stable_origin_matches_the_linear_map(sweeps):
     # spectrum is log |eig(W)|. The QR estimate of a linear map converges like 1/T (orientation of the
     # basis, rotation inside complex-pair planes): 1000 steps after a 50-step alignment leave ~1e-3.
     for sweep in sweeps:
-        n = sweep.attrs["N"]
-        J = chaos.coupling_matrix(n, chaos.torch_generator(11, "chaos", n, sweep.attrs["seed_index"], "coupling"))
+        n, replicate = sweep.attrs["identity"]["n"], sweep.attrs["identity"]["replicate"]
+        J = coupling_matrix(n, _streams(n, replicate).torch("coupling"))
         moduli = np.sort(np.log(np.abs(np.linalg.eigvals(0.5 * J.numpy()))))[::-1]
         at_origin = sweep.sel(drive=0.0)
         np.testing.assert_allclose(at_origin["lambda1"].sel(g=0.5), moduli[0], atol=2e-3)
@@ -59,29 +89,10 @@ def test_sweep_dims_and_determinism(sweeps):
                                  "g_spectrum": 2, "exponent": 6}
     for name in sweep.data_vars:
         assert {"units", "long_name"} <= set(sweep[name].attrs), name
-    again = chaos.network_sweep(6, 0, CFG, base_seed=11)
+    assert sweep.attrs["identity"] == {"stage": "chaos", "n": 6, "replicate": 0}
+    again = network_sweep(6, 0, SWEEP, _streams(6, 0))
     for name in sweep.data_vars:
         np.testing.assert_array_equal(again[name].values, sweep[name].values)
-
-
-def test_first_upward_crossing_extrapolates_the_stable_branch():
-    g = np.array([0.8, 0.9, 0.95, 1.0, 1.1, 1.5, 2.0])
-    # Linear below g0 = 0.97, then a zero plateau (periodic window), then chaos.
-    lam = np.where(g < 0.97, 2.0 * (g - 0.97), np.where(g < 1.5, 0.0, 0.2 * (g - 1.5)))
-    assert chaos.first_upward_crossing(g, lam, tol=0.005) == pytest.approx(0.97, abs=1e-12)
-    # With one point below, the chord of the bracket (here it ends on the plateau: g = 1.0); none: NaN.
-    assert chaos.first_upward_crossing(g[2:], lam[2:], tol=0.005) == pytest.approx(1.0, abs=1e-12)
-    assert math.isnan(chaos.first_upward_crossing(g, np.abs(lam) + 0.01, tol=0.005))
-    # lam = 0.2 (g - 1.5) crosses 0.005 at g = 1.525; the interpolation between 1.5 and 2.0 is exact.
-    assert chaos.chaos_onset(g, lam, tol=0.005) == pytest.approx(1.525, abs=1e-12)
-    assert math.isnan(chaos.chaos_onset(g, -np.ones_like(g), tol=0.005))
-
-
-def test_mean_interval_is_student_t():
-    values = np.array([0.9, 1.0, 1.1, np.nan])
-    mean, half = chaos.mean_interval(values)
-    assert mean == pytest.approx(1.0)
-    assert half == pytest.approx(scipy.stats.t.ppf(0.975, 2) * 0.1 / math.sqrt(3))
 
 
 def test_spectrum_on_fractions_interpolates_at_midpoints():
@@ -91,8 +102,11 @@ def test_spectrum_on_fractions_interpolates_at_midpoints():
 
 
 def test_summary_and_claims(sweeps):
-    summary = chaos.summarise(sweeps, CFG)
-    assert summary.sizes["N"] == 2 and summary.sizes["seed"] == 2 and summary.sizes["fraction"] == 6
+    # The analysis places each sweep by its identity, not by its position in the list.
+    summary = chaos.summarise(sweeps[::-1], ANALYSIS)
+    assert summary.sizes["N"] == 2 and summary.sizes["replicate"] == 2 and summary.sizes["fraction"] == 6
+    assert list(summary["N"].values) == [6, 8] and list(summary["replicate"].values) == [0, 1]
+    assert float(summary["rho_J"].sel(N=8, replicate=1)) == sweeps[3].attrs["rho_J"]
     for name in summary.data_vars:
         assert {"units", "long_name"} <= set(summary[name].attrs), name
     claims = {c.id: c for c in chaos.claims(summary)}
@@ -101,3 +115,9 @@ def test_summary_and_claims(sweeps):
             "lyapunov-gradient/lambda1_at_stable_origin", "lyapunov-gradient/g_chaos_approaches_1_drive=0"} <= set(claims)
     # At the stable origin lambda1 = log(g rho(J)) (same 1/T error as above).
     assert claims["lyapunov-gradient/lambda1_at_stable_origin"].passed
+
+
+def test_analysis_job_imports_neither_torch_nor_matplotlib():
+    code = ("import sys, rnndyn.stages.chaos; "
+            "assert not {'torch', 'matplotlib', 'seaborn'} & set(sys.modules), 'heavy import'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
 from rnndyn.plotting.theme import set_theme
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 
 def _size_colors(sizes: np.ndarray) -> dict[int, tuple]:
@@ -15,7 +20,7 @@ def _size_colors(sizes: np.ndarray) -> dict[int, tuple]:
 
 
 def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
-    """λ1 (mean ± spread over seeds) and D_KY / N against g, per N; one column per drive."""
+    """λ1 (mean ± spread over replicates) and D_KY / N against g, per N; one column per drive."""
     set_theme()
     drives = summary["drive"].values
     fig, axes = plt.subplots(2, drives.size, figsize=(4.8 * drives.size, 6.6), squeeze=False, sharex=True)
@@ -25,14 +30,14 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
         top, bottom = axes[0, col], axes[1, col]
         for n, color in colors.items():
             lam = summary["lambda1"].sel(N=n, drive=drive)
-            mean, lo, hi = lam.mean("seed"), lam.min("seed"), lam.max("seed")
+            mean, lo, hi = lam.mean("replicate"), lam.min("replicate"), lam.max("replicate")
             top.plot(g, mean, "o-", ms=3, color=color, label=f"N = {n}")
             top.fill_between(g, lo, hi, color=color, alpha=0.2, lw=0)
-            g_star = summary["g_star"].sel(N=n, drive=drive).mean("seed")
+            g_star = summary["g_star"].sel(N=n, drive=drive).mean("replicate")
             top.axvline(float(g_star), color=color, lw=0.8, ls=":")
             frac = summary["kaplan_yorke_fraction"].sel(N=n, drive=drive)
-            bottom.plot(summary["g_spectrum"], frac.mean("seed"), "s-", ms=4, color=color, label=f"N = {n}")
-        heuristic = summary["heuristic_rate"].sel(drive=drive).isel(N=-1).mean("seed")
+            bottom.plot(summary["g_spectrum"], frac.mean("replicate"), "s-", ms=4, color=color, label=f"N = {n}")
+        heuristic = summary["heuristic_rate"].sel(drive=drive).isel(N=-1).mean("replicate")
         top.plot(g, heuristic, color="0.5", lw=1, ls="--",
                  label=f"log(rho(W) E|f'|), N = {int(summary['N'][-1])}")
         top.axhline(0.0, color="0.3", lw=0.8)
@@ -48,7 +53,7 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
 
 
 def spectra_figure(summary: xr.Dataset) -> plt.Figure:
-    """Seed-mean Lyapunov spectra against i/N: one panel per gain, one line per N (undriven first drive)."""
+    """Replicate-mean Lyapunov spectra against i/N: one panel per gain, one line per N (undriven first drive)."""
     set_theme()
     drive = summary["drive"].values[0]
     gains = summary["g_spectrum"].values
@@ -57,7 +62,7 @@ def spectra_figure(summary: xr.Dataset) -> plt.Figure:
     x = summary["fraction"].values
     for ax, g in zip(axes[0], gains):
         for n, color in colors.items():
-            spec = summary["spectrum"].sel(N=n, g_spectrum=g, drive=drive).mean("seed")
+            spec = summary["spectrum"].sel(N=n, g_spectrum=g, drive=drive).mean("replicate")
             ax.plot(x, spec, color=color, lw=1.5, label=f"N = {n}")
         ax.axhline(0.0, color="0.3", lw=0.8)
         ax.axvline(summary.attrs["invariance_max_fraction"], color="0.6", lw=0.8, ls=":")
@@ -71,12 +76,12 @@ def spectra_figure(summary: xr.Dataset) -> plt.Figure:
 
 
 def gradient_figure(summary: xr.Dataset) -> plt.Figure:
-    """Left: mean log BPTT norm against lag, coloured by g (largest N, first seed, first drive).
+    """Left: mean log BPTT norm against lag, coloured by g (largest N, first replicate, first drive).
     Right: fitted growth rate against λ1 for every network, with the identity line."""
     set_theme()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.2))
     drive = summary["drive"].values[0]
-    sel = summary.sel(drive=drive).isel(N=-1, seed=0)
+    sel = summary.sel(drive=drive).isel(N=-1, replicate=0)
     g = summary["g"].values
     cmap = plt.get_cmap("coolwarm")
     lags = summary["lag"].values
@@ -107,3 +112,11 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
     right.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def figures_job(job: Job) -> None:
+    """Job ``chaos_figures``: λ1 and D_KY / N against g, spectra against i/N, BPTT norm against lag."""
+    summary = job.read()
+    job.figure("lambda1", lambda1_figure(summary))
+    job.figure("spectra", spectra_figure(summary))
+    job.figure("gradients", gradient_figure(summary))
