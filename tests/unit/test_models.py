@@ -18,6 +18,7 @@ FAMILIES = [
     ("lstm", {}),
     ("gru", {}),
     ("linear", {}),
+    ("shplrnn", {"hidden_width": 12}),
 ]
 IDS = [f"{name}-{options}" for name, options in FAMILIES]
 
@@ -43,7 +44,9 @@ def iterate_step(model, x, h0):
 
 
 def test_registry_lists_every_family():
-    assert set(MODELS) == {"vanilla", "leaky", "orthogonal", "spectral", "lstm", "gru", "linear"}
+    assert set(MODELS) == {
+        "vanilla", "leaky", "orthogonal", "spectral", "lstm", "gru", "linear", "shplrnn"
+    }
 
 
 @pytest.mark.parametrize(("name", "options"), FAMILIES, ids=IDS)
@@ -69,7 +72,7 @@ def test_step_agrees_with_forward(name, options):
     h0 = 0.5 * torch.randn(4, model.state_size, dtype=torch.float64, generator=generator)
     y, states = model(x, h0)
     stepped = iterate_step(model, x, h0)
-    if name in ("leaky", "linear") or options.get("nonlinearity") == "linear":
+    if name in ("leaky", "linear", "shplrnn") or options.get("nonlinearity") == "linear":
         assert torch.equal(stepped, states)  # forward iterates `step`: the same operations
     else:
         # The fused kernels sum the same float64 products in another order: differences are

@@ -19,10 +19,13 @@ RESUME_CONFIGS = [
     ("orthogonal", {"schedule": "cosine", "grad_clip": 0.5}),
     ("lstm", {"optimizer": "radam", "schedule": "step", "step_epochs": 2, "mode": "sparse_tf",
               "tf_interval": 3}),
+    # Adaptive alpha is re-estimated across epoch boundaries (3 steps per epoch, every 2nd).
+    ("shplrnn", {"mode": "gtf", "gtf_alpha": "adaptive", "gtf_alpha_every": 2,
+                 "gtf_alpha_decay": 0.5}),
 ]
 
 
-@pytest.mark.parametrize(("family", "config"), RESUME_CONFIGS, ids=["orthogonal", "lstm"])
+@pytest.mark.parametrize(("family", "config"), RESUME_CONFIGS, ids=["orthogonal", "lstm", "gtf"])
 def test_resume_is_bitwise_identical(tmp_path, family, config):
     data = damped_oscillation(n=20, length=8)
     config = {"epochs": 6, "batch_size": 8, "lr": 0.01, **config}
@@ -40,6 +43,8 @@ def test_resume_is_bitwise_identical(tmp_path, family, config):
     assert_identical(weights(resumed_model), weights(uninterrupted))
     np.testing.assert_array_equal(resumed.history["loss"], reference.history["loss"])
     np.testing.assert_array_equal(resumed.history["lr"], reference.history["lr"])
+    if config.get("mode") == "gtf":
+        np.testing.assert_array_equal(resumed.history["gtf_alpha"], reference.history["gtf_alpha"])
     assert [p.name for p in path.parent.iterdir()] == ["checkpoint.pt"]  # no temporary left
 
     again = fit(make(family), data, data, config=config, seed=7, checkpoint_path=path)

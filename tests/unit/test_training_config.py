@@ -32,5 +32,38 @@ def test_every_problem_is_reported_at_once():
     for problem in ("epochs", "lr must be > 0", "grad_clip", "tf_interval", "checkpoint_every ",
                     "checkpoint_every_s", "optimizer"):
         assert problem in message, problem
-    assert MODES == ("teacher", "sparse_tf", "rollout")
+    assert MODES == ("teacher", "sparse_tf", "rollout", "gtf")
     assert TrainConfig(epochs=1).checkpoint_every_s == 300.0  # five minutes by default
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"tf_interval": 0}, "tf_interval"),
+        ({"tf_interval": -3}, "tf_interval"),
+        ({"tf_interval": 2.5}, "tf_interval"),
+        ({"mode": "gtf", "gtf_alpha": 1.5}, "gtf_alpha"),
+        ({"mode": "gtf", "gtf_alpha": -0.1}, "gtf_alpha"),
+        ({"mode": "gtf", "gtf_alpha": float("nan")}, "gtf_alpha"),
+        ({"mode": "gtf", "gtf_alpha": "adaptiv"}, "gtf_alpha"),
+        ({"gtf_alpha_start": 2.0}, "gtf_alpha_start"),
+        ({"gtf_alpha_decay": -1.0}, "gtf_alpha_decay"),
+        ({"gtf_alpha_every": 0}, "gtf_alpha_every"),
+        ({"mode": "generalized"}, "mode"),
+    ],
+)
+def test_bad_forcing_settings_are_refused_naming_the_key(values, key):
+    with pytest.raises(ValueError, match=f"{key} must") as caught:
+        TrainConfig.from_dict({"epochs": 1, **values})
+    assert repr(values[key]) in str(caught.value)  # the offending value
+
+
+def test_gtf_settings_from_a_mapping():
+    adaptive = TrainConfig.from_dict({"epochs": 1, "mode": "gtf", "gtf_alpha": "adaptive"})
+    assert adaptive.adaptive_alpha and TrainConfig.from_dict(adaptive.to_dict()) == adaptive
+    fixed = TrainConfig.from_dict({"epochs": 1, "mode": "gtf", "gtf_alpha": "2e-1"})
+    assert fixed.gtf_alpha == 0.2 and not fixed.adaptive_alpha  # YAML 1.1 reads 2e-1 as a string
+    assert TrainConfig.from_dict({"epochs": 1, "mode": "gtf", "gtf_alpha": 1}).gtf_alpha == 1.0
+    assert not TrainConfig(epochs=1).adaptive_alpha  # alpha matters in mode "gtf" only
+    with pytest.raises(ValueError, match="needs loss 'mse'"):
+        TrainConfig(epochs=1, mode="gtf", loss="cross_entropy")

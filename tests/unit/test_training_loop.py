@@ -23,7 +23,7 @@ def test_select_device():
 def test_public_names():
     assert sorted(rnndyn.training.__all__) == [
         "EXIT_PREEMPTED", "HISTORY_FIELDS", "TrainConfig", "TrainResult", "TrainingInterrupted",
-        "objective", "sparse_teacher_forcing", "train",
+        "generalized_teacher_forcing", "objective", "sparse_teacher_forcing", "train",
     ]
     assert all(hasattr(rnndyn.training, name) for name in rnndyn.training.__all__)
     assert not hasattr(rnndyn.training, "select_device")  # lives in rnndyn.devices

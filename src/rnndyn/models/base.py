@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 
 class RecurrentModel(nn.Module):
@@ -105,6 +106,23 @@ class RecurrentModel(nn.Module):
         # Read out from the hidden states themselves, not from a slice of the full states, so
         # that the loss on y never back-propagates into the (unused) rest of the state.
         return self.output_layer(hidden), states
+
+    def closed_loop_jacobian(self, state: torch.Tensor) -> torch.Tensor:
+        """Jacobians of the autonomous map ``s -> step(readout(s), s)`` at states ``(N, S)``.
+
+        Returns ``(N, S, S)``, ``S = state_size``: the map a closed-loop run iterates, whose
+        Jacobian products set how gradients grow along a free-running trajectory. Autograd
+        (``torch.func``) here; families with a cheap analytic form override it. Needs
+        ``output_size == input_size``.
+        """
+        def autonomous(s: torch.Tensor) -> torch.Tensor:
+            return self.step(self.readout(s), s)
+
+        with parametrize.cached():
+            # One plain call fills the cache of any parametrised weight outside torch.func's
+            # transforms, which must not store their own wrapped tensors in it.
+            autonomous(state[:1])
+            return torch.func.vmap(torch.func.jacrev(autonomous))(state)
 
     def outputs(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced outputs ``y`` (B, T, output_size) alone: ``forward(x, h0)[0]``.

@@ -14,12 +14,8 @@ import torch
 from rnndyn.models.base import RecurrentModel, haar_orthogonal
 from rnndyn.models.elman import ElmanRNN, Nonlinearity
 from rnndyn.models.gated import GRUModel, LSTMModel
-
-
-def _gaussian_recurrent_weight(n: int, g: float, generator: torch.Generator) -> torch.Tensor:
-    """W ~ N(0, g²/N), float64: spectral radius ~ g (circular law); the tanh network's edge of
-    chaos is g = 1 (Sompolinsky, Crisanti & Sommers 1988, PRL 61:259)."""
-    return torch.randn(n, n, dtype=torch.float64, generator=generator) * (g / n**0.5)
+from rnndyn.models.plrnn import ShallowPLRNN
+from rnndyn.systems.random_rnn import gaussian_weight
 
 
 def _vanilla(
@@ -30,7 +26,7 @@ def _vanilla(
         input_size=input_size,
         hidden_size=hidden_size,
         output_size=output_size,
-        recurrent_weight=_gaussian_recurrent_weight(hidden_size, g, generator),
+        recurrent_weight=gaussian_weight(hidden_size, g, generator),
         nonlinearity="tanh",
         alpha=1.0,
         bias=True,
@@ -49,7 +45,7 @@ def _leaky(
         input_size=input_size,
         hidden_size=hidden_size,
         output_size=output_size,
-        recurrent_weight=_gaussian_recurrent_weight(hidden_size, g, generator),
+        recurrent_weight=gaussian_weight(hidden_size, g, generator),
         nonlinearity="tanh",
         alpha=alpha,
         bias=True,
@@ -87,7 +83,7 @@ def _spectral(
         input_size=input_size,
         hidden_size=hidden_size,
         output_size=output_size,
-        recurrent_weight=_gaussian_recurrent_weight(hidden_size, g, generator),
+        recurrent_weight=gaussian_weight(hidden_size, g, generator),
         nonlinearity="tanh",
         alpha=1.0,
         bias=True,
@@ -107,7 +103,7 @@ def _linear(
         input_size=input_size,
         hidden_size=hidden_size,
         output_size=output_size,
-        recurrent_weight=_gaussian_recurrent_weight(hidden_size, g, generator),
+        recurrent_weight=gaussian_weight(hidden_size, g, generator),
         nonlinearity="linear",
         alpha=1.0,
         bias=False,
@@ -140,6 +136,21 @@ def _gru(*, input_size, hidden_size, output_size, generator, dtype) -> Recurrent
     )
 
 
+def _shplrnn(
+    *, input_size, hidden_size, output_size, generator, dtype, hidden_width: int = 100
+) -> RecurrentModel:
+    """Clipped shallow PLRNN (Hess et al. 2023) with latent dimension ``hidden_size`` and a
+    shallow layer of ``hidden_width`` units (default 100, the authors' public code's)."""
+    return ShallowPLRNN(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        output_size=output_size,
+        hidden_width=hidden_width,
+        generator=generator,
+        dtype=dtype,
+    )
+
+
 MODELS: dict[str, Callable[..., RecurrentModel]] = {
     "vanilla": _vanilla,
     "leaky": _leaky,
@@ -148,6 +159,7 @@ MODELS: dict[str, Callable[..., RecurrentModel]] = {
     "lstm": _lstm,
     "gru": _gru,
     "linear": _linear,
+    "shplrnn": _shplrnn,
 }
 
 
@@ -168,7 +180,7 @@ def build_model(
     name : str
         A key of :data:`MODELS`: ``"vanilla"`` (option ``g``), ``"leaky"`` (``alpha``, ``g``),
         ``"orthogonal"`` (``nonlinearity`` ``"tanh"`` | ``"linear"``), ``"spectral"`` (``g``),
-        ``"lstm"``, ``"gru"``, ``"linear"`` (``g``).
+        ``"lstm"``, ``"gru"``, ``"linear"`` (``g``), ``"shplrnn"`` (``hidden_width``).
     input_size, hidden_size, output_size : int
         Dimensions of ``x``, ``h`` and ``y``.
     generator : torch.Generator

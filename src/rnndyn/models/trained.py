@@ -69,8 +69,8 @@ def load_network(ds: xr.Dataset, dtype: torch.dtype = torch.float64) -> Recurren
     """Rebuild the network of a :func:`network_store` (on the CPU, in ``dtype``, in eval mode)."""
     build = dict(ds.attrs["build"])
     arch = build.pop("arch")
-    model = build_model(arch, generator=torch.Generator(), **build)
-    return load_model_parameters(model, ds).to(dtype).eval()
+    model = build_model(arch, generator=torch.Generator(), dtype=dtype, **build)
+    return load_model_parameters(model, ds).eval()
 
 
 def network_identity(ds: xr.Dataset) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 copy task).
 
 :func:`train` fits a :class:`~rnndyn.models.RecurrentModel` to in-memory sequences with Adam or
-RAdam, an epoch-wise learning-rate schedule and gradient-norm clipping, under one of three
+RAdam, an epoch-wise learning-rate schedule and gradient-norm clipping, under one of four
 objectives (:mod:`rnndyn.training.objectives`):
 
 - ``"teacher"``: one-step-ahead prediction, the model driven by the data;
@@ -10,7 +10,10 @@ objectives (:mod:`rnndyn.training.objectives`):
   difficulty of learning chaotic dynamics with RNNs"): the model runs on its own outputs and the
   data are re-injected as input every ``tf_interval`` steps (interval 1 is teacher forcing);
 - ``"rollout"``: a teacher-forced warm-up, then a closed-loop prediction over
-  ``rollout_horizon`` steps, on which the loss is taken.
+  ``rollout_horizon`` steps, on which the loss is taken;
+- ``"gtf"``: generalized teacher forcing (Hess, Monfared, Brenner & Durstewitz 2023, ICML): each
+  input interpolates data and prediction with a fixed alpha, or with the adaptive alpha of
+  :mod:`rnndyn.training.forcing`.
 
 It is reproducible (all randomness from one ``torch.Generator``), device-agnostic (no host
 round trip inside an epoch: metrics accumulate on the device and are read once per epoch),
@@ -24,7 +27,10 @@ Modules
 config
     :class:`TrainConfig`, the hyper-parameters.
 objectives
-    The loss of a batch under each mode (:func:`objective`, :func:`sparse_teacher_forcing`).
+    The loss of a batch under each mode (:func:`objective`, :func:`sparse_teacher_forcing`,
+    :func:`generalized_teacher_forcing`).
+forcing
+    Adaptive alpha of generalized teacher forcing (Jacobian growth, annealing).
 data
     Shape checks; the sequences on the device.
 state
@@ -48,7 +54,11 @@ loop
 from rnndyn.training.config import TrainConfig
 from rnndyn.training.history import HISTORY_FIELDS
 from rnndyn.training.loop import train
-from rnndyn.training.objectives import objective, sparse_teacher_forcing
+from rnndyn.training.objectives import (
+    generalized_teacher_forcing,
+    objective,
+    sparse_teacher_forcing,
+)
 from rnndyn.training.preemption import EXIT_PREEMPTED, TrainingInterrupted
 from rnndyn.training.result import TrainResult
 
@@ -58,6 +68,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingInterrupted",
+    "generalized_teacher_forcing",
     "objective",
     "sparse_teacher_forcing",
     "train",

@@ -4,8 +4,9 @@ A checkpoint is one ``torch.save`` file of a dict (format :data:`CHECKPOINT_FORM
 ``format``, ``config`` (:meth:`TrainConfig.to_dict`), ``seed`` (the integer seed or ``None``),
 ``status``, ``epoch``, ``diverged_epoch``, ``model``, ``optimizer`` and ``scheduler`` (state
 dicts; ``scheduler`` ``None`` without a schedule), ``generator`` (the minibatch-order
-generator's state) and ``history`` (dict of lists). It holds only tensors and plain Python
-values, so it loads with ``weights_only=True``.
+generator's state) and ``history`` (dict of lists); with adaptive generalized teacher forcing
+also ``gtf_alpha`` (the current alpha, a tensor). It holds only tensors and plain Python values,
+so it loads with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def atomic_save(path: Path, payload: dict[str, Any]) -> None:
 
 def checkpoint_payload(state: TrainingState, config: TrainConfig) -> dict[str, Any]:
     """The checkpoint dict of ``state`` (module docstring)."""
-    return {
+    payload = {
         "format": CHECKPOINT_FORMAT,
         "config": config.to_dict(),
         "seed": state.seed,
@@ -59,6 +60,9 @@ def checkpoint_payload(state: TrainingState, config: TrainConfig) -> dict[str, A
         "generator": state.generator.get_state(),
         "history": state.history,
     }
+    if state.forcing is not None:
+        payload["gtf_alpha"] = state.forcing.state_dict()
+    return payload
 
 
 def restore_checkpoint(path: Path, state: TrainingState, config: TrainConfig) -> None:
@@ -83,6 +87,8 @@ def restore_checkpoint(path: Path, state: TrainingState, config: TrainConfig) ->
     state.history = checkpoint["history"]
     state.epoch, state.status = checkpoint["epoch"], checkpoint["status"]
     state.diverged_epoch = checkpoint["diverged_epoch"]
+    if state.forcing is not None:
+        state.forcing.load_state_dict(checkpoint["gtf_alpha"])
 
 
 class Checkpointer:

@@ -17,19 +17,28 @@ from rnndyn.store import WALL_CLOCK_ATTR
 from rnndyn.training.config import TrainConfig
 
 HISTORY_FIELDS = ("loss", "val_loss", "grad_norm", "lr", "steps_per_s", "seconds")
+GTF_FIELDS = ("gtf_alpha",)
+"""Recorded in mode ``"gtf"`` only (after :data:`HISTORY_FIELDS`)."""
 
 History = dict[str, list[float]]
 """Per-epoch values of each of :data:`HISTORY_FIELDS`, in epoch order."""
 
 
-def empty_history() -> History:
-    """A history with no epoch yet."""
-    return {name: [] for name in HISTORY_FIELDS}
+def history_fields(config: TrainConfig | None = None) -> tuple[str, ...]:
+    """The fields recorded under ``config``: :data:`HISTORY_FIELDS`, and :data:`GTF_FIELDS` in
+    mode ``"gtf"``."""
+    gtf = config is not None and config.mode == "gtf"
+    return HISTORY_FIELDS + GTF_FIELDS if gtf else HISTORY_FIELDS
+
+
+def empty_history(config: TrainConfig | None = None) -> History:
+    """A history with no epoch yet, with the fields of :func:`history_fields`."""
+    return {name: [] for name in history_fields(config)}
 
 
 def append_record(history: History, record: Mapping[str, float]) -> None:
-    """Append one epoch's ``record`` (a value for every one of :data:`HISTORY_FIELDS`)."""
-    for name in HISTORY_FIELDS:
+    """Append one epoch's ``record`` (a value for every field of ``history``)."""
+    for name in history:
         history[name].append(record[name])
 
 
@@ -55,6 +64,10 @@ def _variable_attrs(config: TrainConfig) -> dict[str, dict[str, object]]:
             WALL_CLOCK_ATTR: 1,
         },
         "seconds": {"long_name": "wall time of the epoch", "units": "s", WALL_CLOCK_ATTR: 1},
+        "gtf_alpha": {
+            "long_name": "generalized teacher forcing alpha at the end of the epoch",
+            "units": "1",
+        },
     }
 
 
@@ -66,7 +79,7 @@ def history_dataset(
     Parameters
     ----------
     history : mapping of str to list of float
-        Per-epoch values of every one of :data:`HISTORY_FIELDS`.
+        Per-epoch values of every one of :func:`history_fields` of ``config``.
     config : TrainConfig
         Names the loss and mode in the attributes.
     status : str
@@ -77,13 +90,13 @@ def history_dataset(
     Returns
     -------
     xarray.Dataset
-        Float64 variables :data:`HISTORY_FIELDS` with ``long_name`` and ``units``; attributes
+        Float64 variables :func:`history_fields` with ``long_name`` and ``units``; attributes
         ``status``, ``device``, ``mode`` and ``loss``.
     """
     attrs = _variable_attrs(config)
     data = {
         name: ("epoch", np.asarray(history[name], dtype=np.float64), attrs[name])
-        for name in HISTORY_FIELDS
+        for name in history_fields(config)
     }
     epochs = np.arange(1, len(history["loss"]) + 1)
     epoch_attrs = {"long_name": "epoch (1-based)", "units": "1"}

@@ -12,6 +12,7 @@ import torch
 
 from rnndyn.models import RecurrentModel
 from rnndyn.training.config import TrainConfig
+from rnndyn.training.forcing import AdaptiveAlpha
 from rnndyn.training.history import History, append_record, empty_history
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "radam": torch.optim.RAdam}
@@ -66,6 +67,8 @@ class TrainingState:
     status : {"running", "completed", "diverged"}
     diverged_epoch : int or None
         1-based epoch whose loss or gradient became non-finite.
+    forcing : AdaptiveAlpha or None
+        The alpha of adaptive generalized teacher forcing; ``None`` in every other mode.
     """
 
     model: RecurrentModel
@@ -77,6 +80,7 @@ class TrainingState:
     epoch: int = 0
     status: str = "running"
     diverged_epoch: int | None = None
+    forcing: AdaptiveAlpha | None = None
 
     @classmethod
     def start(
@@ -89,7 +93,17 @@ class TrainingState:
         )
         optimizer = make_optimizer(model, config)
         scheduler = make_scheduler(optimizer, config)
-        return cls(model, optimizer, scheduler, generator, seed if isinstance(seed, int) else None)
+        device = next(model.parameters()).device
+        forcing = AdaptiveAlpha(config, device) if config.adaptive_alpha else None
+        return cls(
+            model,
+            optimizer,
+            scheduler,
+            generator,
+            seed if isinstance(seed, int) else None,
+            history=empty_history(config),
+            forcing=forcing,
+        )
 
     @property
     def lr(self) -> float:
