@@ -7,7 +7,7 @@ the GPU with their ratio (the second epoch's ``steps_per_s``, the first pays sta
 checks resumption on each device: two epochs, a stop, two more from the checkpoint, against four
 in one go; on the CPU the weights must agree bit for bit, on CUDA the largest difference is printed
 (cuDNN-free kernels, but atomics make CUDA sums order-dependent). Last, it projects the paper's
-``train_lorenz`` jobs from the measured rates against the rule's runtime limit.
+``lorenz_train`` jobs from the measured rates against the rule's runtime limit.
 
 No GPU here: the CUDA columns say "n/a" and only the CPU is measured. Runs in 1-3 min on a CPU.
 
@@ -28,8 +28,7 @@ import numpy as np
 import torch
 import yaml
 
-from rnndyn.stages.lorenz_data import prediction_windows
-from rnndyn.stages.lorenz_training import build_lorenz_model
+from rnndyn.stages.lorenz_training import build_lorenz_model, prediction_windows
 from rnndyn.training import train
 
 BATCH, LENGTH, HIDDEN = 64, 200, 128
@@ -75,7 +74,7 @@ def resume_difference(family: str, device: str, steps: int) -> float:
 
 
 def paper_lorenz_steps() -> list[tuple[int, int, str]]:
-    """(optimiser steps, window length, mode) of each training phase of one paper train_lorenz job."""
+    """(optimiser steps, window length, mode) of each training phase of one paper lorenz_train job."""
     cfg = yaml.safe_load(PAPER.read_text())["lorenz"]
     n_train, train_steps = cfg["data"]["n_train"], cfg["data"]["train_steps"]
     phases = []
@@ -87,10 +86,10 @@ def paper_lorenz_steps() -> list[tuple[int, int, str]]:
     return phases
 
 
-def train_lorenz_runtime_min() -> int:
-    """The time limit the train_lorenz rule asks SLURM for (its ``runtime`` resource, minutes)."""
+def lorenz_train_runtime_min() -> int:
+    """The time limit the lorenz_train rule asks SLURM for (its ``runtime`` resource, minutes)."""
     rules = (REPO / "workflow" / "rules" / "lorenz.smk").read_text()
-    return int(re.search(r"^rule train_lorenz:.*?^        runtime=(\d+),", rules, flags=re.MULTILINE | re.DOTALL).group(1))
+    return int(re.search(r"^rule lorenz_train:.*?^        runtime=(\d+),", rules, flags=re.MULTILINE | re.DOTALL).group(1))
 
 
 def main() -> None:
@@ -118,9 +117,9 @@ def main() -> None:
         print(f"{family:8s} {cpu_rate:9.1f} {cuda_text} {ratio}   cpu {verdict}, cuda {cuda_diff}")
 
     where = "GPU" if cuda else "CPU (no GPU here)"
-    print(f"\nOne paper train_lorenz job at hidden {HIDDEN} on the {where}, from the rates above "
+    print(f"\nOne paper lorenz_train job at hidden {HIDDEN} on the {where}, from the rates above "
           f"(a rollout step costs more than a teacher-forced one; taken as equal):")
-    phases, limit = paper_lorenz_steps(), train_lorenz_runtime_min()
+    phases, limit = paper_lorenz_steps(), lorenz_train_runtime_min()
     for family in FAMILIES:
         minutes = sum(steps * length / LENGTH / rates[family] for steps, length, _ in phases) / 60
         fits = "fits" if minutes <= limit else "EXCEEDS"

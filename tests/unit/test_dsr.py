@@ -6,6 +6,7 @@ import pytest
 from rnndyn.analysis.dsr import (
     EMPTY_BIN_PROBABILITY,
     power_spectrum_hellinger,
+    reconstruction_metrics,
     state_space_divergence,
     valid_prediction_time,
 )
@@ -113,3 +114,15 @@ def test_valid_prediction_time_uses_per_coordinate_scales():
     # With scale 100 the jump is a normalised error of sqrt(0.5) * 0.01, below the threshold.
     assert valid_prediction_time(pred, true, scale=scale, dt=1.0, lyapunov_time=1.0)[0] == 10.0
     assert valid_prediction_time(pred, true, scale=1.0, dt=1.0, lyapunov_time=1.0)[0] == 3.0
+
+
+def test_reconstruction_metrics_vanish_for_identical_series_and_penalise_blow_up():
+    x = np.sin(np.linspace(0, 40, 800)).reshape(2, 400) + np.linspace(0, 0.1, 800).reshape(2, 400)
+    d_stsp, d_h = reconstruction_metrics(x, x, dim=2, lag=5, n_bins=6, sigma=2.0)
+    # Identical occupations and spectra: both distances are zero up to round-off.
+    assert d_stsp == pytest.approx(0.0, abs=1e-12) and d_h == pytest.approx(0.0, abs=1e-7)
+    blown = x.copy()
+    blown[0, 200:] = np.inf
+    # One of two pairs scores the largest distance, 1, the other 0: the mean is 1/2.
+    assert reconstruction_metrics(blown, x, dim=2, lag=5, n_bins=6, sigma=2.0)[1] == pytest.approx(0.5)
+

@@ -6,10 +6,12 @@ from scipy.integrate import solve_ivp
 
 from rnndyn.analysis.embedding import (
     auto_mutual_information,
+    delay_cloud,
     delay_embedding,
     embedding_dimension,
     false_nearest_neighbours,
     first_minimum,
+    state_cloud,
 )
 
 
@@ -130,3 +132,20 @@ def test_embedding_dimension_picks_the_smallest_dimension_below_threshold():
     assert embedding_dimension(np.array([0.9, 0.2, 0.005, 0.0]), [1, 2, 3, 4], threshold=0.01) == 3
     with pytest.raises(ValueError):
         embedding_dimension(np.array([0.9, 0.2]), [1, 2], threshold=0.01)
+
+
+def test_delay_cloud_stacks_thinned_delay_vectors_series_by_series():
+    x = np.arange(20.0).reshape(2, 10)
+    cloud = delay_cloud(x, dim=2, lag=3, stride=2)
+    # Each series of 10 samples has 7 delay vectors (t, t + 3); every second one kept: t = 0, 2, 4, 6.
+    expected = [[t, t + 3] for t in (0, 2, 4, 6)] + [[10 + t, 13 + t] for t in (0, 2, 4, 6)]
+    np.testing.assert_array_equal(cloud, expected)
+    np.testing.assert_array_equal(delay_cloud(x[:1], 2, 3), delay_embedding(x[0], 2, 3))
+
+
+def test_state_cloud_thins_along_time_and_stacks():
+    states = np.arange(2 * 5 * 3.0).reshape(2, 5, 3)
+    cloud = state_cloud(states, stride=2)
+    np.testing.assert_array_equal(cloud, np.concatenate([states[0, ::2], states[1, ::2]]))
+    assert state_cloud(states).shape == (10, 3)
+

@@ -6,9 +6,12 @@ from scipy.integrate import solve_ivp
 
 from rnndyn.analysis.embedding import delay_embedding
 from rnndyn.analysis.topology import (
+    MAX_COMPONENTS,
     bottleneck_distance,
+    densest,
     dominant_bars,
     farthest_point_sample,
+    normalise_cloud,
     persistence_diagrams,
     standardise,
     wasserstein_distance,
@@ -129,3 +132,41 @@ def test_diagram_distances_of_single_bars():
 def test_diagram_distances_reject_infinite_bars():
     with pytest.raises(ValueError):
         bottleneck_distance(np.array([[0.0, np.inf]]), np.array([[0.0, 1.0]]))
+
+
+def test_normalised_cloud_has_unit_radius_and_ignores_rotation():
+    rng = np.random.default_rng(0)
+    points = rng.standard_normal((200, 3)) * [5.0, 1.0, 0.2] + 7.0
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    a, b = normalise_cloud(points), normalise_cloud(points @ q.T)
+    assert np.mean(np.sum(a**2, axis=1)) == pytest.approx(1.0, rel=1e-12)
+    # Pairwise distances are what persistent homology sees: rotation changes none of them.
+    dist = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(dist(a), dist(b), atol=1e-12)
+    assert np.all(normalise_cloud(np.ones((10, 4))) == 0.0)
+
+
+def test_normalised_cloud_keeps_the_leading_components():
+    rng = np.random.default_rng(2)
+    scales = np.arange(MAX_COMPONENTS + 2, 0, -1.0)
+    points = rng.standard_normal((500, scales.size)) * scales
+    cloud = normalise_cloud(points)
+    assert cloud.shape == (500, MAX_COMPONENTS)
+    # Projected on its principal axes the cloud's coordinates are uncorrelated, by decreasing variance.
+    covariance = np.cov(cloud.T)
+    np.testing.assert_allclose(covariance - np.diag(np.diag(covariance)), 0.0, atol=1e-12)
+    assert np.all(np.diff(np.diag(covariance)) < 0)
+    assert normalise_cloud(points, 2).shape == (500, 2)
+
+
+def test_density_filter_drops_isolated_points():
+    rng = np.random.default_rng(1)
+    cluster = rng.standard_normal((95, 2)) * 0.1
+    outliers = np.array([[5.0, 5.0], [-5.0, 4.0], [6.0, -3.0], [-4.0, -6.0], [0.0, 8.0]])
+    kept = densest(np.vstack([cluster, outliers]), neighbours=3, keep=0.95)
+    assert kept.shape == (95, 2) and np.all(np.abs(kept) < 1.0)
+    # Kept points keep their order; keeping everything (or a single point) filters nothing.
+    np.testing.assert_array_equal(kept, cluster)
+    assert densest(cluster, neighbours=3, keep=1.0) is cluster
+    np.testing.assert_array_equal(densest(cluster[:1], neighbours=3, keep=0.5), cluster[:1])
+

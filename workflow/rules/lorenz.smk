@@ -1,39 +1,51 @@
 # Claims `takens`, `rnn-lyapunov`, `dsr-metrics`: Lorenz-63 -> RNN trained on x(t) alone -> closed-loop
 # Lyapunov spectrum, Takens topology and reconstruction metrics.
-# data -> reference spectrum | truth (embedding, floor, AR baseline) | train (arch x hidden x seed)
+# data -> reference spectrum | truth (embedding, floor, AR baseline) | train (arch x hidden x replicate)
 # -> closed-loop analysis per network -> summary and claims -> figures.
 
 STAGE_FIGURES["lorenz"] = [
-    "lorenz_attractors", "lorenz_persistence", "lorenz_spectra", "lorenz_convergence", "lorenz_vpt", "lorenz_training", "lorenz_dsr",
+    "lorenz_attractors",
+    "lorenz_persistence",
+    "lorenz_spectra",
+    "lorenz_convergence",
+    "lorenz_vpt",
+    "lorenz_training",
+    "lorenz_dsr",
 ]
 LORENZ = f"{RESULTS}/lorenz"
 
-
-# Every trained network of the config, as <arch>_h<hidden>_s<seed>, and its stores.
-LORENZ_LABELS = [
-    f"{arch}_h{hidden}_s{seed}"
-    for arch in config["lorenz"]["training"]["architectures"]
+# The sweep: every architecture, hidden size and replicate of the config, as <arch>/h<hidden>/rep<replicate>.
+LORENZ_NETWORKS = [
+    f"{arch}/h{hidden}/rep{replicate}"
+    for arch in config["lorenz"]["training"]["archs"]
     for hidden in config["lorenz"]["training"]["hidden_sizes"]
-    for seed in config["lorenz"]["training"]["seeds"]
+    for replicate in range(config["lorenz"]["training"]["replicates"])
 ]
-LORENZ_MODEL_STORES = [f"{LORENZ}/models/{label}.zarr" for label in LORENZ_LABELS]
-LORENZ_ANALYSIS_STORES = [f"{LORENZ}/analysis/{label}.zarr" for label in LORENZ_LABELS]
+LORENZ_MODELS = [f"{LORENZ}/models/{network}.zarr" for network in LORENZ_NETWORKS]
+LORENZ_ANALYSES = [f"{LORENZ}/analysis/{network}.zarr" for network in LORENZ_NETWORKS]
+
+
+def lorenz_reference_config(wildcards):
+    """Params function: the reference job's budget and the data's RK4 step."""
+    return {**config["lorenz"]["reference"], "dt": config["lorenz"]["data"]["dt"]}
 
 
 rule lorenz_data:
     output:
         directory(f"{LORENZ}/data.zarr"),
-    params:
-        cfg=config["lorenz"]["data"],
-        base_seed=config["seed"],
     log:
         f"{LOGS}/lorenz/data.log",
+    benchmark:
+        f"{BENCHMARKS}/lorenz/data.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("lorenz.data"),
+        seed=config["seed"],
     script:
         "../../scripts/lorenz_data.py"
 
@@ -41,18 +53,19 @@ rule lorenz_data:
 rule lorenz_reference:
     output:
         directory(f"{LORENZ}/reference.zarr"),
-    params:
-        cfg=config["lorenz"]["reference"],
-        dt=config["lorenz"]["data"]["dt"],
-        base_seed=config["seed"],
     log:
         f"{LOGS}/lorenz/reference.log",
+    benchmark:
+        f"{BENCHMARKS}/lorenz/reference.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        cfg=lorenz_reference_config,
+        seed=config["seed"],
     script:
         "../../scripts/lorenz_reference.py"
 
@@ -62,73 +75,80 @@ rule lorenz_truth:
         f"{LORENZ}/data.zarr",
     output:
         directory(f"{LORENZ}/truth.zarr"),
-    params:
-        cfg=config["lorenz"]["analysis"],
-        base_seed=config["seed"],
     log:
         f"{LOGS}/lorenz/truth.log",
+    benchmark:
+        f"{BENCHMARKS}/lorenz/truth.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        # The truth has no network: the closed-loop spectrum's settings are not its own.
+        cfg=job_config("lorenz.analysis", drop=("lyapunov",)),
+        seed=config["seed"],
     script:
         "../../scripts/lorenz_truth.py"
 
 
-rule train_lorenz:
+rule lorenz_train:
     input:
         f"{LORENZ}/data.zarr",
     output:
-        directory(f"{LORENZ}/models/{{arch}}_h{{hidden}}_s{{seed}}.zarr"),
-    wildcard_constraints:
-        arch=r"[a-z]+",
-        hidden=r"[0-9]+",
-        seed=r"[0-9]+",
-    params:
-        cfg=config["lorenz"]["training"],
-        base_seed=config["seed"],
-        device=config["device"],
-        checkpoint_dir=f"{RESULTS}/checkpoints/lorenz",
+        directory(f"{LORENZ}/models/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr"),
     log:
-        f"{LOGS}/lorenz/train_{{arch}}_h{{hidden}}_s{{seed}}.log",
+        f"{LOGS}/lorenz/train/{{arch}}/h{{hidden}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/lorenz/train/{{arch}}/h{{hidden}}/rep{{replicate}}.tsv"
+    wildcard_constraints:
+        arch=r"vanilla|leaky|orthogonal|spectral|lstm|gru",
+        hidden=r"[0-9]+",
+        replicate=r"[0-9]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         # The paper config's 128-unit LSTM and GRU take about 2.2 h on one CPU core
         # (benchmarks/bench_device.py); a job past its limit resumes from its checkpoint on retry.
         runtime=240,
-    conda:
-        ENV
+    params:
+        # The phases only: adding an architecture, a hidden size or a replicate retrains no network.
+        cfg=job_config("lorenz.training", drop=("archs", "hidden_sizes", "replicates")),
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../../scripts/lorenz_train.py"
 
 
 rule lorenz_analyse:
     input:
-        model=f"{LORENZ}/models/{{arch}}_h{{hidden}}_s{{seed}}.zarr",
+        network=f"{LORENZ}/models/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr",
         data=f"{LORENZ}/data.zarr",
         truth=f"{LORENZ}/truth.zarr",
     output:
-        directory(f"{LORENZ}/analysis/{{arch}}_h{{hidden}}_s{{seed}}.zarr"),
-    wildcard_constraints:
-        arch=r"[a-z]+",
-        hidden=r"[0-9]+",
-        seed=r"[0-9]+",
-    params:
-        cfg=config["lorenz"]["analysis"],
-        base_seed=config["seed"],
+        directory(f"{LORENZ}/analysis/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr"),
     log:
-        f"{LOGS}/lorenz/analyse_{{arch}}_h{{hidden}}_s{{seed}}.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
+        f"{LOGS}/lorenz/analyse/{{arch}}/h{{hidden}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/lorenz/analyse/{{arch}}/h{{hidden}}/rep{{replicate}}.tsv"
+    wildcard_constraints:
+        arch=r"vanilla|leaky|orthogonal|spectral|lstm|gru",
+        hidden=r"[0-9]+",
+        replicate=r"[0-9]+",
     group:
         LORENZ_ANALYSES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        cfg=job_config("lorenz.analysis"),
+        seed=config["seed"],
     script:
         "../../scripts/lorenz_analyse.py"
 
@@ -137,21 +157,21 @@ rule lorenz_claims:
     input:
         reference=f"{LORENZ}/reference.zarr",
         truth=f"{LORENZ}/truth.zarr",
-        models=LORENZ_MODEL_STORES,
-        analyses=LORENZ_ANALYSIS_STORES,
+        models=LORENZ_MODELS,
+        analyses=LORENZ_ANALYSES,
     output:
         summary=directory(f"{LORENZ}/summary.zarr"),
         claims=f"{RESULTS}/claims/lorenz.json",
-    params:
-        labels=LORENZ_LABELS,
     log:
         f"{LOGS}/lorenz/claims.log",
+    benchmark:
+        f"{BENCHMARKS}/lorenz/claims.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
     script:
         "../../scripts/lorenz_claims.py"
 
@@ -161,8 +181,8 @@ rule lorenz_figures:
         reference=f"{LORENZ}/reference.zarr",
         truth=f"{LORENZ}/truth.zarr",
         summary=f"{LORENZ}/summary.zarr",
-        models=LORENZ_MODEL_STORES,
-        analyses=LORENZ_ANALYSIS_STORES,
+        models=LORENZ_MODELS,
+        analyses=LORENZ_ANALYSES,
     output:
         attractors_pdf=f"{RESULTS}/figures/lorenz_attractors.pdf",
         attractors_png=report(
@@ -206,17 +226,17 @@ rule lorenz_figures:
             caption="../report/lorenz_dsr.rst",
             category="Lorenz: Takens and Lyapunov",
         ),
-    params:
-        labels=LORENZ_LABELS,
     log:
         f"{LOGS}/lorenz/figures.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
+    benchmark:
+        f"{BENCHMARKS}/lorenz/figures.tsv"
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../../scripts/lorenz_figures.py"

@@ -29,10 +29,27 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from rnndyn.analysis.embedding import delay_cloud
+
 #: Probability given to a bin that the true trajectory visits but the generated one does not, so
 #: that its KL term is large but finite. Of the order of one visit in 1e10 samples: far below any
 #: real occupation, so it only ever stands in for zero.
 EMPTY_BIN_PROBABILITY = 1e-10
+
+
+def reconstruction_metrics(generated: np.ndarray, truth: np.ndarray, *, dim: int, lag: int, n_bins: int,
+                           sigma: float) -> tuple[float, float]:
+    """(D_stsp, D_H) between sets of generated and true series, both (N, T).
+
+    D_stsp: :func:`state_space_divergence` of the delay vectors (``dim``, ``lag``) of all series
+    pooled; D_H: mean over pairs (generated i, true i) of :func:`power_spectrum_hellinger`. A
+    generated series with non-finite values (a run that blew up) has no spectrum: it scores the
+    largest Hellinger distance, 1.
+    """
+    d_stsp = state_space_divergence(delay_cloud(generated, dim, lag), delay_cloud(truth, dim, lag), n_bins)
+    d_h = [power_spectrum_hellinger(g, t, sigma) if np.all(np.isfinite(g)) else 1.0
+           for g, t in zip(generated, truth)]
+    return d_stsp, float(np.mean(d_h))
 
 
 def state_space_divergence(

@@ -51,6 +51,19 @@ def delay_embedding(x: np.ndarray, dim: int, lag: int) -> np.ndarray:
     return np.stack([x[k * lag : k * lag + n] for k in range(dim)], axis=1)
 
 
+def delay_cloud(x: np.ndarray, dim: int, lag: int, stride: int = 1) -> np.ndarray:
+    """Delay vectors of each series of ``x`` (N, T), thinned by ``stride``, stacked in time order.
+
+    Returns (N * ceil((T - (dim - 1) * lag) / stride), dim): series 0's vectors, then series 1's...
+    """
+    return np.concatenate([delay_embedding(series, dim, lag)[::stride] for series in x])
+
+
+def state_cloud(states: np.ndarray, stride: int = 1) -> np.ndarray:
+    """States (N, T, d) thinned by ``stride`` along time and stacked: (N * ceil(T / stride), d)."""
+    return states[:, ::stride].reshape(-1, states.shape[-1])
+
+
 def auto_mutual_information(x: np.ndarray, max_lag: int, n_bins: int) -> np.ndarray:
     """Mutual information between x_t and x_{t+lag} for lag = 0 .. max_lag (Fraser & Swinney 1986).
 

@@ -9,6 +9,18 @@ Ripser's cost grows quickly with the number of points (1,000 / 2,000 points with
 1 s / 5 s here), so clouds are first standardised and thinned by farthest-point sampling, which
 keeps the shape at the resolution of the sample's covering radius.
 
+Normalisation. To compare clouds in different units (a state and a network's hidden state), a
+cloud is centred, projected onto its leading principal components and scaled isotropically to
+unit RMS radius (:func:`normalise_cloud`): filtration scales and bottleneck distances become
+comparable, while the shape is kept (a per-coordinate standardisation, :func:`standardise`, would
+inflate a network's low-variance state directions to the size of the attractor).
+
+Density filter. Farthest-point sampling picks the most isolated points first; on Lorenz those are
+the rare passages close to the fixed points C±, inside the holes of the lobes, and a single one
+shrinks a lobe's H1 bar. As in topological inference on sampled data (the codensity filter of
+Carlsson et al. 2008), :func:`densest` keeps only the points closest to their k-th nearest
+neighbour before landmarks are chosen.
+
 References
 ----------
 U. Bauer, "Ripser: efficient computation of Vietoris-Rips persistence barcodes", J. Appl. Comput.
@@ -16,6 +28,8 @@ Topol. 5, 391 (2021).
 H. Edelsbrunner, J. Harer, "Computational Topology: An Introduction", AMS (2010).
 D. Cohen-Steiner, H. Edelsbrunner, J. Harer, "Stability of persistence diagrams", Discrete Comput.
 Geom. 37, 103 (2007).
+G. Carlsson, T. Ishkhanov, V. de Silva, A. Zomorodian, "On the local behavior of spaces of natural
+images", Int. J. Comput. Vis. 76, 1 (2008).
 """
 
 from __future__ import annotations
@@ -23,6 +37,13 @@ from __future__ import annotations
 import numpy as np
 import persim
 from ripser import ripser
+from scipy.spatial import cKDTree
+
+from rnndyn.analysis.pca import principal_axes
+
+MAX_COMPONENTS = 10
+"""Principal components a cloud keeps in :func:`normalise_cloud` (a typical projection into R^m keeps
+D2 for m >= D2, Sauer & Yorke 1997; 10 leaves room for a network's curved embedding)."""
 
 
 def standardise(points: np.ndarray) -> np.ndarray:
@@ -45,6 +66,43 @@ def standardise(points: np.ndarray) -> np.ndarray:
     centred = points - points.mean(axis=0)
     std = centred.std(axis=0)
     return centred / np.where(std > 0, std, 1.0)
+
+
+def normalise_cloud(points: np.ndarray, n_components: int = MAX_COMPONENTS) -> np.ndarray:
+    """Centre, project onto the leading principal components, scale to unit RMS radius.
+
+    Parameters
+    ----------
+    points
+        Cloud (N, d).
+    n_components
+        Principal components kept (at most ``min(N, d)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, min(N, d, n_components)) with ``mean(|p|^2) = 1``; a cloud of one repeated point (a
+        network collapsed onto a fixed point) has no scale to remove and comes back as zeros.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    mean, axes, _ = principal_axes(points, n_components)
+    projected = (points - mean) @ axes.T
+    radius = np.sqrt(np.mean(np.sum(projected**2, axis=1)))
+    return projected / radius if radius > 0 else projected
+
+
+def densest(points: np.ndarray, neighbours: int, keep: float) -> np.ndarray:
+    """The fraction ``keep`` of points (N, d) closest to their ``neighbours``-th nearest neighbour.
+
+    Returns the kept points (at least ``neighbours + 1`` of them), in their original order; all of
+    them when ``keep >= 1`` or the cloud has a single point.
+    """
+    k = min(neighbours, points.shape[0] - 1)
+    if keep >= 1.0 or k < 1:
+        return points
+    distance = cKDTree(points).query(points, k=k + 1)[0][:, -1]
+    n_keep = max(int(np.ceil(keep * points.shape[0])), k + 1)
+    return points[np.sort(np.argsort(distance, kind="stable")[:n_keep])]
 
 
 def farthest_point_sample(points: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import xarray as xr
 
 from rnndyn.plotting.theme import DATA_COLOR, STABLE_COLOR, UNSTABLE_COLOR, set_theme
-from rnndyn.stages.lorenz import PUBLISHED_GRU_40
+from rnndyn.stages.lorenz import PUBLISHED_GRU_40, network_label
 from rnndyn.systems.lorenz import LYAPUNOV_SPECTRUM
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
+
+
+def figures_job(job: Job) -> None:
+    """Rule ``lorenz_figures``: every figure of the stage, the best network's from its own analysis."""
+    reference, truth, summary = job.read("reference"), job.read("truth"), job.read("summary")
+    best = best_label(summary)
+    analysis = next(a for a in job.read_all("analyses") if network_label(a.attrs["identity"]) == best)
+    models = {network_label(m.attrs["identity"]): m for m in job.read_all("models")}
+    job.figure("attractors", attractor_triptych(truth, analysis, best))
+    job.figure("persistence", persistence_figure(truth, analysis, best))
+    job.figure("spectra", spectra_figure(summary, reference))
+    job.figure("convergence", convergence_figure(reference))
+    job.figure("vpt", vpt_figure(summary, truth))
+    job.figure("training", training_figure(models))
+    job.figure("dsr", dsr_figure(summary, truth))
 
 
 def attractor_triptych(truth: xr.Dataset, analysis: xr.Dataset, label: str) -> plt.Figure:

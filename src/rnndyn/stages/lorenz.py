@@ -1,10 +1,12 @@
-"""The Lorenz stage (claims ``takens``, ``rnn-lyapunov``, ``dsr-metrics``): the reference spectrum,
-the table of trained networks, the choice of the best one and the claims.
+"""The Lorenz stage (claims ``takens``, ``rnn-lyapunov``, ``dsr-metrics``): the table of trained
+networks, the choice of the best one and the claims (rule ``lorenz_claims``).
 
-A network is trained on the standardised x(t) of Lorenz-63 alone (:mod:`.lorenz_data`,
-:mod:`.lorenz_training`) and analysed in closed loop (:mod:`.lorenz_analysis`). This module holds
-what comes before (the model-based truth of the Lyapunov spectrum) and after (gathering every
-network, choosing the best without looking at its spectrum, and stating the claims).
+The stage's jobs, one module each: the data (:mod:`.lorenz_data`), the engine's reference spectrum
+(:mod:`.lorenz_reference`), the truth every network is compared with (:mod:`.lorenz_truth`), one
+network per architecture x hidden size x replicate trained on the standardised x(t) alone
+(:mod:`.lorenz_training`) and analysed in closed loop (:mod:`.lorenz_analysis`); this module
+gathers every network, chooses the best without looking at its spectrum, and states the claims.
+It imports neither torch nor the analyses: every number it reads is in the stores.
 
 Choosing the best network. Networks are ranked by their median valid prediction time on the
 validation split (the closed-loop skill the training aims at, measured on data neither the
@@ -15,15 +17,17 @@ on them are not selected for.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from rnndyn.analysis.lyapunov import kaplan_yorke_dimension
-from rnndyn.systems.lorenz import lorenz_reference_spectrum
 from rnndyn.claims import Claim, claim_close, claim_holds
 from rnndyn.systems.lorenz import KAPLAN_YORKE_DIMENSION, LYAPUNOV_SPECTRUM, LYAPUNOV_SUM
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
 
 REFERENCE_TOL = (0.005, 0.005, 0.02)
 """Tolerance of the engine's spectrum against Sprott's (0.9056, 0, −14.5723): a few standard
@@ -43,47 +47,22 @@ PUBLISHED_LSTM = (0.832, -0.0012, -14.056)
 METRICS = ("d_stsp", "d_h")
 
 
-def reference_spectrum(cfg: dict[str, Any], dt: float, rng: np.random.Generator) -> xr.Dataset:
-    """The engine's Lorenz spectrum from the equations (the reference rule).
+def claims_job(job: Job) -> None:
+    """Rule ``lorenz_claims``: the summary of every network (:func:`summarise`) and the stage's claims."""
+    summary = summarise(job.read_all("models"), job.read_all("analyses"))
+    job.write(summary, "summary")
+    job.write_claims(reference_claims(job.read("reference")) + network_claims(summary, job.read("truth")))
 
-    Parameters
-    ----------
-    cfg
-        The ``lorenz.reference`` section: ``n_trajectories``, ``t_total``, ``t_transient``.
-    dt
-        RK4 step, the data's.
-    rng
-        Initial states and tangent basis.
 
-    Returns
-    -------
-    xarray.Dataset
-        Exponents per trajectory, their running estimates (mean and standard error over
-        trajectories), the spectrum's sum per trajectory and the Kaplan–Yorke dimension of the mean.
-    """
-    result = lorenz_reference_spectrum(rng, n_trajectories=cfg["n_trajectories"], t_total=cfg["t_total"],
-                                       dt=dt, t_transient=cfg["t_transient"])
-    batch = result.exponents.shape[0]
-    running_se = result.running.std(axis=1, ddof=1) / np.sqrt(batch) if batch > 1 \
-        else np.full(result.running.shape[::2], np.nan)
-    per_time = "1/time"
-    return xr.Dataset({
-        "exponents": (("trajectory", "exponent"), result.exponents,
-                      {"long_name": "Lyapunov exponents of Lorenz-63 (RK4 map), descending", "units": per_time}),
-        "running_mean": (("record", "exponent"), result.running.mean(axis=1),
-                         {"long_name": "running estimate, mean over trajectories", "units": per_time}),
-        "running_se": (("record", "exponent"), running_se,
-                       {"long_name": "running estimate, standard error over trajectories", "units": per_time}),
-        "spectrum_sum": (("trajectory",), result.exponents.sum(axis=1),
-                         {"long_name": "sum of the exponents", "units": per_time}),
-        "kaplan_yorke": ((), float(kaplan_yorke_dimension(result.exponents.mean(axis=0))),
-                         {"long_name": "Kaplan-Yorke dimension of the mean spectrum", "units": "1"}),
-    }, coords={
-        "exponent": ("exponent", [1, 2, 3], {"long_name": "exponent index", "units": "1"}),
-        "record": ("record", np.arange(result.times.size), {"long_name": "running-estimate record", "units": "1"}),
-        "time": ("record", result.times, {"long_name": "averaging time", "units": "time"}),
-    }, attrs={"title": "Reference Lyapunov spectrum of Lorenz-63 from its equations (QR)", "dt": dt,
-              "n_qr": result.n_qr, "t_total": cfg["t_total"], "t_transient": cfg["t_transient"]})
+def network_key(identity: Mapping[str, Any]) -> tuple[str, int, int]:
+    """``(arch, hidden, replicate)`` of a trained network's identity (its store's ``identity`` attribute)."""
+    return str(identity["arch"]), int(identity["hidden"]), int(identity["replicate"])
+
+
+def network_label(identity: Mapping[str, Any]) -> str:
+    """A network's name for tables and figures, ``<arch>_h<hidden>_rep<replicate>`` (e.g. ``gru_h32_rep0``)."""
+    arch, hidden, replicate = network_key(identity)
+    return f"{arch}_h{hidden}_rep{replicate}"
 
 
 def reference_claims(reference: xr.Dataset) -> list[Claim]:
@@ -106,23 +85,30 @@ def reference_claims(reference: xr.Dataset) -> list[Claim]:
     return claims
 
 
-def summarise(labels: list[str], models: list[xr.Dataset], analyses: list[xr.Dataset]) -> xr.Dataset:
+def summarise(models: list[xr.Dataset], analyses: list[xr.Dataset]) -> xr.Dataset:
     """One row per trained network: its identity, training outcome and every analysed number.
 
     Parameters
     ----------
-    labels
-        Network names (``gru_h32_s0``), in the order of ``models`` and ``analyses``.
     models, analyses
-        The training rule's and the analysis rule's datasets of each network.
+        The training jobs' and the analysis jobs' stores, each carrying its network's identity
+        (attribute ``identity``); every network needs both, in any order (rows follow ``models``).
 
     Returns
     -------
     xarray.Dataset
-        On dim ``model``: ``arch``, ``hidden``, ``seed``, ``status``, ``final_val_loss``,
-        ``vpt_val_median``, test VPT quartiles and all test VPTs, the full spectrum (NaN-padded on
-        ``exponent``), D_KY, D_stsp, D_H, topology numbers, ``best_of_arch`` and ``best``.
+        On dim ``model`` (labels :func:`network_label`): ``arch``, ``hidden``, ``replicate``,
+        ``status``, ``final_val_loss``, ``vpt_val_median``, test VPT quartiles and all test VPTs,
+        the full spectrum (NaN-padded on ``exponent``), D_KY, D_stsp, D_H, topology numbers,
+        ``best_of_arch`` and ``best``.
     """
+    by_key = {network_key(a.attrs["identity"]): a for a in analyses}
+    keys = [network_key(m.attrs["identity"]) for m in models]
+    missing = [k for k in keys if k not in by_key]
+    if missing or len(by_key) != len(keys):
+        raise ValueError(f"summarise: networks without an analysis {missing}, or analyses without a network")
+    analyses = [by_key[k] for k in keys]
+    labels = [network_label(m.attrs["identity"]) for m in models]
     n_exp = max(a.sizes["exponent"] for a in analyses)
     spectra = np.full((len(labels), n_exp), np.nan)
     for i, a in enumerate(analyses):
@@ -131,7 +117,7 @@ def summarise(labels: list[str], models: list[xr.Dataset], analyses: list[xr.Dat
     vpt_val_median = np.array([np.median(a["vpt_val"].values) for a in analyses])
     final_val_loss = np.array([float(m["val_loss"].values[-1]) for m in models])
     status = np.array([m.attrs["status"] for m in models])
-    arch = np.array([m.attrs["arch"] for m in models])
+    arch = np.array([k[0] for k in keys])
     rank = best_order(status, vpt_val_median, final_val_loss)
     best_of_arch = np.zeros(len(labels), dtype=bool)
     for name in np.unique(arch):
@@ -143,10 +129,8 @@ def summarise(labels: list[str], models: list[xr.Dataset], analyses: list[xr.Dat
 
     table = {
         "arch": ("model", arch.astype(object), {"long_name": "architecture", **one}),
-        "hidden": ("model", np.array([int(m.attrs["hidden_size"]) for m in models]),
-                   {"long_name": "hidden size", **one}),
-        "seed": ("model", np.array([int(m.attrs["seed_index"]) for m in models]),
-                 {"long_name": "replicate index", **one}),
+        "hidden": ("model", np.array([k[1] for k in keys]), {"long_name": "hidden size", **one}),
+        "replicate": ("model", np.array([k[2] for k in keys]), {"long_name": "replicate index", **one}),
         "status": ("model", status.astype(object), {"long_name": "training outcome", **one}),
         "final_val_loss": ("model", final_val_loss, {"long_name": "validation loss after the last epoch",
                                                       "units": "(standardised x)^2"}),
@@ -181,7 +165,7 @@ def summarise(labels: list[str], models: list[xr.Dataset], analyses: list[xr.Dat
     }
     return xr.Dataset(table, coords={
         "model": ("model", np.asarray(labels, dtype=object),
-                  {"long_name": "network (architecture, hidden size, seed)"}),
+                  {"long_name": "network (architecture, hidden size, replicate)"}),
         "exponent": ("exponent", np.arange(1, n_exp + 1), {"long_name": "exponent index", **one}),
         "quartile": ("quartile", [25, 50, 75], {"long_name": "percentile", **one}),
     }, attrs={"title": "Trained Lorenz networks: training outcome and closed-loop analysis",

@@ -1,9 +1,10 @@
 """Data of the Lorenz stage: RK4 trajectories, splits, the standardised observable x(t).
 
-Every split starts from its own random initial conditions (a stream per split, derived from the
-config's seed), is integrated by batched RK4 past a transient and keeps the full state (x, y, z)
+Every split starts from its own random initial conditions (the job's stream
+``("initial-states", split)``), is integrated by batched RK4 past a transient and keeps the full state (x, y, z)
 for evaluation. The network sees only the observable x, standardised with the mean and standard
-deviation of the training split (optionally with Gaussian observation noise first).
+deviation of the training split (optionally with Gaussian observation noise first, the stream
+``("observation-noise", split)``).
 
 Splits
 ------
@@ -17,17 +18,27 @@ Splits
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 import xarray as xr
 
-from rnndyn.seeding import numpy_generator
 from rnndyn.systems.lorenz import BETA, RHO, SIGMA, integrate_lorenz, lorenz_initial_states
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
+    from rnndyn.seeding import Streams
 
 SPLITS = ("train", "val", "test", "attractor", "floor")
 COMPONENTS = ("x", "y", "z")
+
+
+def data_job(job: Job) -> None:
+    """Rule ``lorenz_data``: :func:`simulate_splits` with the job's config and streams."""
+    data = simulate_splits(job.config, job.streams)
+    job.log.info("splits %s; training mean %.4f, std %.4f of x",
+                 {s: data[f"x_{s}"].shape for s in SPLITS}, float(data["x_mean"]), float(data["x_std"]))
+    job.write(data)
 
 
 def split_shapes(cfg: dict[str, Any]) -> dict[str, tuple[int, int]]:
@@ -45,17 +56,17 @@ def split_shapes(cfg: dict[str, Any]) -> dict[str, tuple[int, int]]:
     }
 
 
-def simulate_splits(cfg: dict[str, Any], base_seed: int) -> xr.Dataset:
+def simulate_splits(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
     """Integrate every split and build the observable (the data rule).
 
     Parameters
     ----------
     cfg
         The ``lorenz.data`` config section.
-    base_seed
-        The config's ``seed``; each split draws its initial conditions from
-        ``derive_seed(base_seed, "lorenz", "initial-states", split)`` and its observation noise from
-        ``derive_seed(base_seed, "lorenz", "observation-noise", split)``.
+    streams
+        The job's streams (keyed ``("lorenz", ...)``); each split draws its initial conditions
+        from ``("initial-states", split)`` and its observation noise from
+        ``("observation-noise", split)``.
 
     Returns
     -------
@@ -68,14 +79,14 @@ def simulate_splits(cfg: dict[str, Any], base_seed: int) -> xr.Dataset:
     dt = cfg["dt"]
     states = {}
     for split, (n_traj, n_steps) in split_shapes(cfg).items():
-        initial = lorenz_initial_states(numpy_generator(base_seed, "lorenz", "initial-states", split), n_traj)
+        initial = lorenz_initial_states(streams.numpy("initial-states", split), n_traj)
         states[split] = integrate_lorenz(initial, dt=dt, n_steps=n_steps, n_transient=cfg["transient_steps"])
     # Noise is in units of the clean training signal's standard deviation, so it is a fraction of
     # the signal whatever the system's scale.
     noise_scale = cfg["observation_noise"] * states["train"][..., 0].std()
     observed = {
-        split: state[..., 0] + noise_scale * numpy_generator(
-            base_seed, "lorenz", "observation-noise", split).standard_normal(state.shape[:2])
+        split: state[..., 0] + noise_scale * streams.numpy(
+            "observation-noise", split).standard_normal(state.shape[:2])
         for split, state in states.items()
     }
     mean, std = observed["train"].mean(), observed["train"].std()
@@ -99,7 +110,6 @@ def simulate_splits(cfg: dict[str, Any], base_seed: int) -> xr.Dataset:
         "dt": dt, "sigma": SIGMA, "rho": RHO, "beta": BETA,
         "transient_steps": cfg["transient_steps"], "observation_noise": cfg["observation_noise"],
         "warmup_steps": cfg["warmup_steps"],
-        "seed_keys": "derive_seed(seed, 'lorenz', 'initial-states' or 'observation-noise', split)",
     })
 
 
@@ -108,26 +118,31 @@ def true_x(data: xr.Dataset, split: str) -> np.ndarray:
     return (data[f"state_{split}"].sel(component="x").values - float(data["x_mean"])) / float(data["x_std"])
 
 
-def prediction_windows(x: np.ndarray, length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """One-step-ahead training pairs cut from a batch of series.
+def forecast_windows(data: xr.Dataset, split: str, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Warm-up inputs (M, W) (observed x) and truths (M, horizon) (clean x) of a split.
 
-    Parameters
-    ----------
-    x
-        Series (N, T).
-    length
-        Sequence length L of each window (the window spans L + 1 samples).
-    stride
-        Steps between the starts of consecutive windows of one series.
-
-    Returns
-    -------
-    inputs, targets : torch.Tensor
-        float32, (M, L, 1) each, ``targets[:, t] = inputs[:, t + 1]`` for t < L - 1 (the shift
-        the sparse-teacher-forcing and rollout objectives need); windows ordered series-major.
+    The test split holds one window per trajectory; longer splits are cut into consecutive
+    non-overlapping windows of ``W + horizon`` samples (``W`` the data's ``warmup_steps``).
     """
-    if x.shape[1] < length + 1:
-        raise ValueError(f"series of {x.shape[1]} samples too short for windows of {length} + 1")
-    windows = np.lib.stride_tricks.sliding_window_view(x, length + 1, axis=1)[:, ::stride]
-    windows = torch.from_numpy(windows.reshape(-1, length + 1).astype(np.float32))
-    return windows[:, :-1, None].contiguous(), windows[:, 1:, None].contiguous()
+    warmup = int(data.attrs["warmup_steps"])
+    observed = _windows(data[f"x_{split}"].values, warmup + horizon)
+    clean = _windows(true_x(data, split), warmup + horizon)
+    return observed[:, :warmup], clean[:, warmup:]
+
+
+def _windows(x: np.ndarray, length: int) -> np.ndarray:
+    """Consecutive non-overlapping windows of ``length`` samples of each series (N, T) -> (M, length)."""
+    n = x.shape[1] // length
+    return x[:, : n * length].reshape(x.shape[0] * n, length)
+
+
+def forecast_horizon(data: xr.Dataset) -> int:
+    """Closed-loop steps scored by the valid prediction time: the test split after its warm-up."""
+    return data.sizes["test_step"] - 1 - int(data.attrs["warmup_steps"])
+
+
+def attractor_window(data: xr.Dataset) -> tuple[slice, int]:
+    """The samples after the warm-up of the attractor/floor splits, and their number T."""
+    warmup = int(data.attrs["warmup_steps"])
+    n = data.sizes["attractor_step"] - 1 - warmup
+    return slice(warmup, warmup + n), n

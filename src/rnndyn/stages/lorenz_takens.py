@@ -7,26 +7,17 @@ nearest neighbours) and (c) the network's states in closed loop. Each is describ
 Vietoris–Rips persistence diagrams (the dominant H1 bars are Lorenz's two lobes), its correlation
 dimension D2, and, for the scalar series behind it, the fraction of false nearest neighbours.
 
-Normalisation. Before persistent homology every cloud is centred, projected onto at most
-``MAX_COMPONENTS`` principal components and scaled isotropically to unit RMS radius, so that
-filtration scales (and bottleneck distances) are comparable between clouds in different units.
-Isotropic scaling keeps the cloud's shape; a per-coordinate standardisation would inflate a
-network's low-variance state directions to the size of the attractor.
+Every cloud is normalised (:func:`rnndyn.analysis.topology.normalise_cloud`: centred, projected
+onto at most ten principal components, unit RMS radius) so that filtration scales and bottleneck
+distances compare between clouds in different units, and only its densest part
+(:func:`rnndyn.analysis.topology.densest`) gives the landmarks of persistent homology: on Lorenz,
+one passage near a fixed point C± inside a lobe shrinks that lobe's H1 bar (measured on 800 time
+units of trajectory: the second H1 bar ranged from 0.4 to 0.95 of the first over initial
+conditions; with 10 neighbours and 80 % kept it stayed at 0.56–0.94 of the first and noise bars
+below 0.5 over six sets of initial conditions). D2 uses the whole cloud.
 
-Density filter. Farthest-point sampling picks the most isolated points first, and on Lorenz the
-most isolated points are the rare passages close to the fixed points C±, inside the holes of the
-lobes: a single such passage shrinks a lobe's H1 bar (measured on 800 time units of trajectory:
-the second H1 bar ranged from 0.4 to 0.95 of the first over initial conditions). As in topological
-inference on sampled data (the codensity filter of Carlsson et al. 2008), only the fraction
-``density_keep`` of points with the smallest distance to their ``density_neighbours``-th nearest
-neighbour enters the landmark selection (with 10 neighbours and 80 % kept the second bar stayed at
-0.56–0.94 of the first and noise bars below 0.5 over six sets of initial conditions). D2 uses the
-whole cloud.
-
-References
-----------
-G. Carlsson, T. Ishkhanov, V. de Silva, A. Zomorodian, "On the local behavior of spaces of natural
-images", Int. J. Comput. Vis. 76, 1 (2008).
+The functions here read their settings from the ``lorenz.analysis.takens`` config section; the
+truth job (:mod:`.lorenz_truth`) and every network's analysis (:mod:`.lorenz_analysis`) share them.
 """
 
 from __future__ import annotations
@@ -35,20 +26,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from rnndyn.analysis.dimension import CorrelationDimension, correlation_dimension, nolds_correlation_dimension
-from rnndyn.analysis.embedding import (
-    auto_mutual_information,
-    delay_embedding,
-    false_nearest_neighbours,
-    first_minimum,
+from rnndyn.analysis.embedding import auto_mutual_information, false_nearest_neighbours, first_minimum
+from rnndyn.analysis.topology import (
+    densest,
+    dominant_bars,
+    farthest_point_sample,
+    normalise_cloud,
+    persistence_diagrams,
 )
-from rnndyn.analysis.topology import dominant_bars, farthest_point_sample, persistence_diagrams
-
-MAX_COMPONENTS = 10
-"""Principal components kept for persistent homology and D2 (a typical projection into R^m keeps
-D2 for m >= D2, Sauer & Yorke 1997; 10 leaves room for a network's curved embedding)."""
 
 
 @dataclass(frozen=True)
@@ -74,47 +61,6 @@ class CloudTopology:
     d2_radii: np.ndarray
     d2_correlation_sum: np.ndarray
     d2_in_fit: np.ndarray
-
-
-def principal_components(points: np.ndarray, n: int = MAX_COMPONENTS) -> tuple[np.ndarray, np.ndarray]:
-    """Mean (d,) and the leading ``min(n, d)`` principal axes (k, d) of a cloud (N, d)."""
-    mean = points.mean(axis=0)
-    _, _, axes = np.linalg.svd(points - mean, full_matrices=False)
-    return mean, axes[:n]
-
-
-def normalise_cloud(points: np.ndarray) -> np.ndarray:
-    """Centre, project onto the leading principal components, scale to unit RMS radius.
-
-    Parameters
-    ----------
-    points
-        Cloud (N, d).
-
-    Returns
-    -------
-    numpy.ndarray
-        (N, min(d, MAX_COMPONENTS)) with ``mean(|p|^2) = 1``.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    mean, axes = principal_components(points)
-    projected = (points - mean) @ axes.T
-    radius = np.sqrt(np.mean(np.sum(projected**2, axis=1)))
-    # A cloud of one repeated point (a network collapsed onto a fixed point) has no scale to remove.
-    return projected / radius if radius > 0 else projected
-
-
-def densest(points: np.ndarray, neighbours: int, keep: float) -> np.ndarray:
-    """The fraction ``keep`` of points (N, d) closest to their ``neighbours``-th nearest neighbour.
-
-    Returns the kept points (at least ``neighbours + 1`` of them), in their original order.
-    """
-    k = min(neighbours, points.shape[0] - 1)
-    if keep >= 1.0 or k < 1:
-        return points
-    distance = cKDTree(points).query(points, k=k + 1)[0][:, -1]
-    n_keep = max(int(np.ceil(keep * points.shape[0])), k + 1)
-    return points[np.sort(np.argsort(distance, kind="stable")[:n_keep])]
 
 
 def _by_persistence(diagram: np.ndarray) -> np.ndarray:
@@ -205,16 +151,6 @@ def nolds_d2(x: np.ndarray, lag: int, cfg: dict[str, Any]) -> float:
     stride = cfg["nolds_stride"]
     series = x[0, ::stride][: cfg["nolds_points"]]
     return nolds_correlation_dimension(series, cfg["nolds_emb_dim"], lag=max(1, round(lag / stride)))
-
-
-def delay_cloud(x: np.ndarray, dim: int, lag: int, stride: int) -> np.ndarray:
-    """Delay vectors of each series of ``x`` (N, T), thinned by ``stride``, stacked in time order."""
-    return np.concatenate([delay_embedding(series, dim, lag)[::stride] for series in x])
-
-
-def state_cloud(states: np.ndarray, stride: int) -> np.ndarray:
-    """States (N, T, d) thinned by ``stride`` along time and stacked: (N * ceil(T / stride), d)."""
-    return states[:, ::stride].reshape(-1, states.shape[-1])
 
 
 def scalar_variables(name: str, description: str, fractions: np.ndarray, d2_nolds: float) -> dict[str, tuple]:

@@ -7,7 +7,7 @@ Input noise turns one-step prediction into denoising: the network must pull a pe
 back towards the data, which keeps its own closed loop near the attractor (without it, one-step
 training at dt = 0.01 gives networks whose autonomous error grows far faster than Lorenz's).
 
-Each phase checkpoints to its own file, so a preempted run resumes inside the phase it was in and
+Each phase checkpoints to its own file in the job's checkpoint folder, so a preempted run resumes inside the phase it was in and
 skips the completed ones (the trainer returns at once from a completed checkpoint). A phase that
 diverges ends the run: the weights are those after the last finite epoch and the status says
 ``diverged``.
@@ -17,29 +17,37 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import xarray as xr
 
 from rnndyn.models import RecurrentModel, build_model
-from rnndyn.seeding import derive_seed, torch_generator
-from rnndyn.models.parameters import load_model_parameters, model_parameters
-from rnndyn.stages.lorenz_data import prediction_windows
+from rnndyn.models.trained import network_store
 from rnndyn.training import train
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
+    from rnndyn.seeding import Streams
 
 WINDOW_KEYS = ("sequence_length", "stride", "input_noise")
 
 
-def model_label(arch: str, hidden: int, seed: int) -> str:
-    """The name of one trained network, e.g. ``gru_h32_s0`` (also its file stem)."""
-    return f"{arch}_h{hidden}_s{seed}"
+def train_job(job: Job) -> None:
+    """Rule ``lorenz_train``: :func:`train_network` for the job's architecture, hidden size and replicate."""
+    wc = job.wildcards
+    # A preempted run raises TrainingInterrupted (exit status 75, checkpoints kept for the requeue).
+    store = train_network(job.read(), wc["arch"], int(wc["hidden"]), int(wc["replicate"]), job.config, job.streams,
+                          device=job.device, checkpoint_dir=job.checkpoint_dir, log=job.log)
+    job.log.info("status %s after %d epochs, validation loss %.5g", store.attrs["status"], store.attrs["epochs_run"],
+                 store.attrs["final_val_loss"])
+    job.write(store, device=store.attrs["device"])
 
 
-def checkpoint_paths(directory: str | Path, label: str, n_phases: int) -> list[Path]:
-    """One checkpoint file per phase, ``<directory>/<label>.phase<k>.pt``."""
-    return [Path(directory) / f"{label}.phase{k}.pt" for k in range(n_phases)]
+def checkpoint_paths(directory: str | Path, n_phases: int) -> list[Path]:
+    """One checkpoint file per phase, ``<directory>/phase<k>.pt``."""
+    return [Path(directory) / f"phase{k}.pt" for k in range(n_phases)]
 
 
 def build_lorenz_model(arch: str, hidden: int, generator: torch.Generator) -> RecurrentModel:
@@ -47,66 +55,89 @@ def build_lorenz_model(arch: str, hidden: int, generator: torch.Generator) -> Re
     return build_model(arch, input_size=1, hidden_size=hidden, output_size=1, generator=generator)
 
 
-def train_lorenz(
+def prediction_windows(x: np.ndarray, length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-step-ahead training pairs cut from a batch of series.
+
+    Parameters
+    ----------
+    x
+        Series (N, T).
+    length
+        Sequence length L of each window (the window spans L + 1 samples).
+    stride
+        Steps between the starts of consecutive windows of one series.
+
+    Returns
+    -------
+    inputs, targets : torch.Tensor
+        float32, (M, L, 1) each, ``targets[:, t] = inputs[:, t + 1]`` for t < L - 1 (the shift
+        the sparse-teacher-forcing and rollout objectives need); windows ordered series-major.
+    """
+    if x.shape[1] < length + 1:
+        raise ValueError(f"series of {x.shape[1]} samples too short for windows of {length} + 1")
+    windows = np.lib.stride_tricks.sliding_window_view(x, length + 1, axis=1)[:, ::stride]
+    windows = torch.from_numpy(windows.reshape(-1, length + 1).astype(np.float32))
+    return windows[:, :-1, None].contiguous(), windows[:, 1:, None].contiguous()
+
+
+def train_network(
     data: xr.Dataset,
-    *,
     arch: str,
     hidden: int,
-    seed: int,
+    replicate: int,
     cfg: dict[str, Any],
-    base_seed: int,
+    streams: Streams,
+    *,
     device: str | torch.device,
     checkpoint_dir: str | Path | None,
     log: logging.Logger,
-) -> tuple[RecurrentModel, xr.Dataset]:
-    """Train one network on the data rule's training split (validated on its validation split).
+) -> xr.Dataset:
+    """Train one network on the data's training split (validated on its validation split).
 
     Parameters
     ----------
     data
-        The data rule's dataset (:func:`rnndyn.stages.lorenz_data.simulate_splits`).
-    arch, hidden, seed
+        The data job's dataset (:func:`rnndyn.stages.lorenz_data.simulate_splits`).
+    arch, hidden, replicate
         Family, hidden size and replicate index (the job's wildcards).
     cfg
-        The ``lorenz.training`` config section (its ``phases`` list is used).
-    base_seed
-        The config's ``seed``; initialisation, input noise and minibatch order draw from streams
-        derived from it and the wildcards.
+        The training settings: ``phases``, a list of trainer configs with their windows
+        (``sequence_length``, ``stride``, ``input_noise``).
+    streams
+        The job's streams: initialisation ``("init",)``, input noise ``("input-noise", k)`` and
+        minibatch order ``("batches", k)`` of phase k.
     device
-        Where to train (see :func:`rnndyn.training.select_device`).
+        Where to train.
     checkpoint_dir
-        Folder of the per-phase checkpoints; ``None`` trains without checkpoints.
+        Folder of the per-phase checkpoints (:func:`checkpoint_paths`); ``None`` trains without.
     log
         Receives the trainer's line per epoch.
 
     Returns
     -------
-    model
-        The trained network, on the CPU.
-    result
-        Its parameters and its training history (:func:`model_dataset`).
+    xarray.Dataset
+        The network's store (:func:`rnndyn.models.trained.network_store`): parameters, the
+        per-phase histories concatenated along ``epoch`` (numbered 1..N) with a ``phase``
+        variable, identity ``(lorenz, arch, hidden, replicate)`` and the phases' modes.
     """
     phases = cfg["phases"]
     if any(phase["input_noise"] > 0 and phase["mode"] != "teacher" for phase in phases):
         raise ValueError("input noise needs mode 'teacher': the other modes need targets equal to the shifted inputs")
-    keys = ("lorenz", arch, hidden, seed)
-    model = build_lorenz_model(arch, hidden, torch_generator(base_seed, *keys, "init"))
+    model = build_lorenz_model(arch, hidden, streams.torch("init"))
     x_train, x_val = data["x_train"].values, data["x_val"].values
-    paths = checkpoint_paths(checkpoint_dir, model_label(arch, hidden, seed), len(phases)) \
-        if checkpoint_dir is not None else [None] * len(phases)
+    paths = checkpoint_paths(checkpoint_dir, len(phases)) if checkpoint_dir is not None else [None] * len(phases)
     histories, status, modes = [], "completed", []
     for k, phase in enumerate(phases):
         train_config = {key: value for key, value in phase.items() if key not in WINDOW_KEYS}
         inputs, targets = prediction_windows(x_train, phase["sequence_length"], phase["stride"])
         if phase["input_noise"] > 0:
-            noise = torch.randn(inputs.shape, generator=torch_generator(base_seed, *keys, "input-noise", k))
+            noise = torch.randn(inputs.shape, generator=streams.torch("input-noise", k))
             inputs = inputs + phase["input_noise"] * noise
         val = prediction_windows(x_val, phase["sequence_length"], phase["stride"])
         log.info("phase %d (%s): %d training windows of %d steps, input noise %g",
                  k, train_config["mode"], inputs.shape[0], inputs.shape[1], phase["input_noise"])
-        result = train(model, (inputs, targets), val, config=train_config,
-                       seed=derive_seed(base_seed, *keys, "batches", k), device=device,
-                       checkpoint_path=paths[k], log=log)
+        result = train(model, (inputs, targets), val, config=train_config, seed=streams.seed("batches", k),
+                       device=device, checkpoint_path=paths[k], log=log)
         histories.append(result.history.assign(phase=("epoch", np.full(result.history.sizes["epoch"], k))))
         modes.append(train_config["mode"])
         if result.status != "completed":
@@ -114,32 +145,13 @@ def train_lorenz(
             log.warning("phase %d ended with status %s: later phases skipped", k, status)
             break
     model.to("cpu")
-    return model, model_dataset(model, histories, arch=arch, hidden=hidden, seed=seed, status=status,
-                                modes=modes, device=str(result.device))
-
-
-def model_dataset(
-    model: RecurrentModel, histories: list[xr.Dataset], *, arch: str, hidden: int, seed: int,
-    status: str, modes: list[str], device: str,
-) -> xr.Dataset:
-    """Parameters and training history of a network as one dataset.
-
-    Parameters as in :func:`rnndyn.models.parameters.model_parameters`; the per-phase histories are
-    concatenated along ``epoch`` (renumbered 1..N) with a ``phase`` variable. Their timings keep the
-    trainer's ``wall_clock`` mark, so :func:`rnndyn.store.array_digest` leaves them out.
-    """
     history = xr.concat(histories, dim="epoch")
     history = history.assign_coords(epoch=np.arange(1, history.sizes["epoch"] + 1))
     history["epoch"].attrs = {"long_name": "epoch, counted over all phases (1-based)", "units": "1"}
     history["phase"].attrs = {"long_name": "training phase of the epoch (0-based)", "units": "1"}
-    ds = xr.merge([model_parameters(model), history])
-    ds.attrs = {"title": f"Trained {arch} network (hidden {hidden}, seed {seed}) predicting Lorenz x",
-                "arch": arch, "hidden_size": hidden, "seed_index": seed, "status": status,
-                "phase_modes": modes, "device": device}
-    return ds
-
-
-def load_lorenz_model(ds: xr.Dataset, dtype: torch.dtype = torch.float64) -> RecurrentModel:
-    """Rebuild a network stored by :func:`model_dataset` (on the CPU, in ``dtype``)."""
-    model = build_lorenz_model(ds.attrs["arch"], int(ds.attrs["hidden_size"]), torch.Generator())
-    return load_model_parameters(model, ds).to(dtype).eval()
+    store = network_store(
+        model, history, build={"arch": arch, "input_size": 1, "hidden_size": hidden, "output_size": 1},
+        identity={"stage": "lorenz", "arch": arch, "hidden": hidden, "replicate": replicate},
+        status=status, device=str(result.device),
+        title=f"Trained {arch} network (hidden {hidden}, replicate {replicate}) predicting Lorenz x")
+    return store.assign_attrs(phase_modes=modes)
