@@ -6,11 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import brentq
 
 from rnndyn.analysis.fixed_points import (
     constant_input_map,
     find_fixed_points,
     jacobians,
+    newton_polish,
     sample_initial_states,
 )
 
@@ -136,3 +138,12 @@ def test_torch_module_map_leaves_parameter_gradients_alone():
     # q < 1e-12 means ||F(h*) - h*|| < sqrt(2e-12).
     assert torch.linalg.vector_norm(F(h_star) - h_star).item() < math.sqrt(2e-12)
     assert all(parameter.grad is None for parameter in cell.parameters())
+
+
+def test_newton_polish_converges_quadratically_on_a_known_map():
+    h_star = brentq(lambda h: np.tanh(2.0 * h) - h, 0.5, 1.0, xtol=1e-15)
+    start = torch.tensor([[0.9, -0.8], [0.05, 1.1]], dtype=torch.float64)
+    polished = newton_polish(lambda h: torch.tanh(2.0 * h), start, 8)
+    expected = np.array([[h_star, -h_star], [0.0, h_star]])
+    # Eight Newton steps from within 0.15 of a simple root: converged to float64 round-off.
+    np.testing.assert_allclose(polished.numpy(), expected, atol=1e-14)

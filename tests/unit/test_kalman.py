@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from rnndyn.analysis.kalman import (
+    balanced_truncation,
     kalman_predict,
     kalman_predictor_matrices,
+    markov_parameters,
     match_eigenvalues,
     mse_gap_db,
     prediction_mse_floor,
@@ -124,3 +126,27 @@ def test_match_eigenvalues_ignores_extra_eigenvalues_of_a_larger_network():
     assert max_error == pytest.approx(0.01, rel=1e-12)
     with pytest.raises(ValueError):
         match_eigenvalues(b, a)
+
+
+def test_balanced_truncation_removes_modes_that_do_not_reach_the_output():
+    rng = np.random.default_rng(3)
+    W1 = np.array([[0.5, 0.2], [-0.3, 0.4]])
+    U1, C1 = rng.standard_normal((2, 1)), rng.standard_normal((1, 2))
+    # Two extra states: one unobservable (C = 0 there), one uncontrollable (U = 0 there).
+    W = np.block([[W1, np.zeros((2, 2))], [np.zeros((2, 2)), np.diag([0.9, -0.8])]])
+    U = np.vstack([U1, [[1.0], [0.0]]])
+    C = np.hstack([C1, [[0.0, 1.0]]])
+    W_reduced, hankel = balanced_truncation(W, U, C, 2)
+    # The extra modes have Hankel singular value 0 exactly; the rest is a similarity transform,
+    # so the eigenvalues agree to round-off of the Gramian solves.
+    np.testing.assert_allclose(hankel[2:], 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.sort_complex(np.linalg.eigvals(W_reduced)),
+                               np.sort_complex(np.linalg.eigvals(W1)), atol=1e-10)
+
+
+def test_markov_parameters_are_matrix_powers():
+    rng = np.random.default_rng(4)
+    W, U, C = rng.standard_normal((3, 3)) / 3, rng.standard_normal((3, 2)), rng.standard_normal((2, 3))
+    markov = markov_parameters(W, U, C, 5)
+    for k in range(5):
+        np.testing.assert_allclose(markov[k], C @ np.linalg.matrix_power(W, k) @ U, rtol=1e-12, atol=1e-14)

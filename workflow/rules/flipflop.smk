@@ -1,77 +1,79 @@
 # Claim `flipflop`: networks trained on the 3-bit flip-flop store each memory as a stable fixed
-# point. Data -> one training job per arch x seed -> fixed points and claims -> figure.
+# point. Data -> one training job per arch x replicate -> fixed points and claims -> figure.
 
 STAGE_FIGURES["flipflop"] = ["flipflop_fixed_points"]
-
-
-# (arch, seed) of every training job of the config.
-FLIPFLOP_RUNS = [
-    (arch, seed) for arch in config["flipflop"]["models"] for seed in range(config["flipflop"]["n_seeds"])
-]
 
 
 rule flipflop_data:
     output:
         directory(f"{RESULTS}/flipflop/data.zarr"),
-    params:
-        cfg=config["flipflop"]["data"],
-        seed=config["seed"],
     log:
         f"{LOGS}/flipflop/data.log",
+    benchmark:
+        f"{BENCHMARKS}/flipflop/data.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("flipflop.data"),
+        seed=config["seed"],
     script:
         "../../scripts/flipflop_data.py"
 
 
-rule train_flipflop:
-    wildcard_constraints:
-        arch=r"[a-z0-9_]+",
-        seed=r"[0-9]+",
+rule flipflop_train:
     input:
         f"{RESULTS}/flipflop/data.zarr",
     output:
-        directory(f"{RESULTS}/flipflop/models/{{arch}}/seed{{seed}}.zarr"),
-    params:
-        arch_cfg=lambda w: config["flipflop"]["models"][w.arch],
-        seed=config["seed"],
-        device=config["device"],
-        checkpoint=f"{RESULTS}/checkpoints/flipflop/{{arch}}/seed{{seed}}.pt",
+        directory(f"{RESULTS}/flipflop/models/{{arch}}/rep{{replicate}}.zarr"),
     log:
-        f"{LOGS}/flipflop/train_{{arch}}_seed{{seed}}.log",
+        f"{LOGS}/flipflop/train/{{arch}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/flipflop/train/{{arch}}/rep{{replicate}}.tsv"
+    wildcard_constraints:
+        arch=r"[a-z0-9_]+",
+        replicate=r"[0-9]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        ENV
+    params:
+        cfg=job_config("flipflop.archs.{arch}"),
+        seed=config["seed"],
+        device=config["device"],
     script:
-        "../../scripts/train_flipflop.py"
+        "../../scripts/flipflop_train.py"
 
 
 rule flipflop_analysis:
     input:
         data=f"{RESULTS}/flipflop/data.zarr",
-        runs=[f"{RESULTS}/flipflop/models/{arch}/seed{seed}.zarr" for arch, seed in FLIPFLOP_RUNS],
+        networks=[
+            f"{RESULTS}/flipflop/models/{arch}/rep{replicate}.zarr"
+            for arch in config["flipflop"]["archs"]
+            for replicate in range(config["flipflop"]["replicates"])
+        ],
     output:
         analysis=directory(f"{RESULTS}/flipflop/fixed_points.zarr"),
         claims=f"{RESULTS}/claims/flipflop.json",
-    params:
-        cfg=config["flipflop"],
-        seed=config["seed"],
-        runs=FLIPFLOP_RUNS,
     log:
         f"{LOGS}/flipflop/analysis.log",
+    benchmark:
+        f"{BENCHMARKS}/flipflop/analysis.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        cfg=job_config("flipflop.fixed_points"),
+        seed=config["seed"],
     script:
         "../../scripts/flipflop_analysis.py"
 
@@ -80,21 +82,23 @@ rule flipflop_figures:
     input:
         f"{RESULTS}/flipflop/fixed_points.zarr",
     output:
-        pdf=f"{RESULTS}/figures/flipflop_fixed_points.pdf",
-        png=report(
+        fixed_points_pdf=f"{RESULTS}/figures/flipflop_fixed_points.pdf",
+        fixed_points_png=report(
             f"{RESULTS}/figures/flipflop_fixed_points.png",
             caption="../report/flipflop_fixed_points.rst",
             category="Flip-flop memories",
         ),
     log:
         f"{LOGS}/flipflop/figures.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
+    benchmark:
+        f"{BENCHMARKS}/flipflop/figures.tsv"
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/flipflop_figures.py"

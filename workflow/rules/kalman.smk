@@ -1,87 +1,91 @@
 # Claim `kalman`: the steady-state Kalman predictor is a linear RNN; trained RNNs recover it.
-# Data per system -> one training job per system x model x seed -> analysis and claims -> figures.
+# Data per system -> one training job per system x arch x replicate -> analysis and claims -> figures.
 
 STAGE_FIGURES["kalman"] = ["kalman_gap", "kalman_eigenvalues", "kalman_impulse_response"]
 
 
-# (system, model, seed) of every training job of the config.
-KALMAN_RUNS = [
-    (system, model, seed)
-    for system in config["kalman"]["systems"]
-    for model in config["kalman"]["models"]
-    for seed in range(config["kalman"]["n_seeds"])
-]
+def kalman_data_config(wildcards):
+    """The data job's config: its own system's spec and the data settings (another system, the
+    networks or the analysis settings do not re-simulate it)."""
+    return {
+        "system": job_config("kalman.systems.{system}")(wildcards),
+        "data": job_config("kalman.data")(wildcards),
+    }
 
 
 rule kalman_data:
-    wildcard_constraints:
-        system=r"[a-z0-9_]+",
     output:
         directory(f"{RESULTS}/kalman/data/{{system}}.zarr"),
-    params:
-        spec=lambda w: config["kalman"]["systems"][w.system],
-        data=config["kalman"]["data"],
-        seed=config["seed"],
     log:
-        f"{LOGS}/kalman/data_{{system}}.log",
+        f"{LOGS}/kalman/data/{{system}}.log",
+    benchmark:
+        f"{BENCHMARKS}/kalman/data/{{system}}.tsv"
+    wildcard_constraints:
+        system=r"[a-z0-9_]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=kalman_data_config,
+        seed=config["seed"],
     script:
         "../../scripts/kalman_data.py"
 
 
-rule train_kalman:
-    wildcard_constraints:
-        system=r"[a-z0-9_]+",
-        model=r"[a-z0-9_]+",
-        seed=r"[0-9]+",
+rule kalman_train:
     input:
         f"{RESULTS}/kalman/data/{{system}}.zarr",
     output:
-        directory(f"{RESULTS}/kalman/models/{{system}}/{{model}}/seed{{seed}}.zarr"),
-    params:
-        model_cfg=lambda w: config["kalman"]["models"][w.model],
-        seed=config["seed"],
-        device=config["device"],
-        checkpoint=f"{RESULTS}/checkpoints/kalman/{{system}}/{{model}}/seed{{seed}}.pt",
+        directory(f"{RESULTS}/kalman/models/{{system}}/{{arch}}/rep{{replicate}}.zarr"),
     log:
-        f"{LOGS}/kalman/train_{{system}}_{{model}}_seed{{seed}}.log",
+        f"{LOGS}/kalman/train/{{system}}/{{arch}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/kalman/train/{{system}}/{{arch}}/rep{{replicate}}.tsv"
+    wildcard_constraints:
+        system=r"[a-z0-9_]+",
+        arch=r"[a-z0-9_]+",
+        replicate=r"[0-9]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        ENV
+    params:
+        cfg=job_config("kalman.archs.{arch}"),
+        seed=config["seed"],
+        device=config["device"],
     script:
-        "../../scripts/train_kalman.py"
+        "../../scripts/kalman_train.py"
 
 
 rule kalman_analysis:
     input:
         data=[f"{RESULTS}/kalman/data/{system}.zarr" for system in config["kalman"]["systems"]],
-        runs=[
-            f"{RESULTS}/kalman/models/{system}/{model}/seed{seed}.zarr"
-            for system, model, seed in KALMAN_RUNS
+        networks=[
+            f"{RESULTS}/kalman/models/{system}/{arch}/rep{replicate}.zarr"
+            for system in config["kalman"]["systems"]
+            for arch in config["kalman"]["archs"]
+            for replicate in range(config["kalman"]["replicates"])
         ],
     output:
         analysis=directory(f"{RESULTS}/kalman/analysis.zarr"),
         claims=f"{RESULTS}/claims/kalman.json",
-    params:
-        cfg=config["kalman"],
-        systems=list(config["kalman"]["systems"]),
-        runs=KALMAN_RUNS,
     log:
         f"{LOGS}/kalman/analysis.log",
+    benchmark:
+        f"{BENCHMARKS}/kalman/analysis.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("kalman.analysis"),
     script:
         "../../scripts/kalman_analysis.py"
 
@@ -96,27 +100,29 @@ rule kalman_figures:
             caption="../report/kalman_gap.rst",
             category="Kalman filter",
         ),
-        eig_pdf=f"{RESULTS}/figures/kalman_eigenvalues.pdf",
-        eig_png=report(
+        eigenvalues_pdf=f"{RESULTS}/figures/kalman_eigenvalues.pdf",
+        eigenvalues_png=report(
             f"{RESULTS}/figures/kalman_eigenvalues.png",
             caption="../report/kalman_eigenvalues.rst",
             category="Kalman filter",
         ),
-        impulse_pdf=f"{RESULTS}/figures/kalman_impulse_response.pdf",
-        impulse_png=report(
+        impulse_response_pdf=f"{RESULTS}/figures/kalman_impulse_response.pdf",
+        impulse_response_png=report(
             f"{RESULTS}/figures/kalman_impulse_response.png",
             caption="../report/kalman_impulse_response.rst",
             category="Kalman filter",
         ),
     log:
         f"{LOGS}/kalman/figures.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
+    benchmark:
+        f"{BENCHMARKS}/kalman/figures.tsv"
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/kalman_figures.py"

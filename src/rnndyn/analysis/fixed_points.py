@@ -209,3 +209,37 @@ def sample_initial_states(
         n_states, states.shape[1], generator=generator, dtype=torch.float64, device=device
     )
     return states[index.to(states.device)] + noise_std * noise.to(states.device)
+
+
+def newton_polish(F: Map, points: torch.Tensor, n_steps: int) -> torch.Tensor:
+    """Refine approximate fixed points of h <- F(h) by Newton's method on F(h) - h = 0.
+
+    Gradient descent on q stalls near fixed points with a Jacobian eigenvalue close to 1 (there q
+    is flat: a GRU's memories often sit at eigenvalues ~0.99), while Newton's step
+    h <- h - (DF(h) - I)^{-1} (F(h) - h) converges quadratically wherever DF - I is invertible.
+    The step is a least-squares solve, so a singular DF - I moves the point without failing; points
+    that do not converge keep a large q and are rejected afterwards (e.g. by
+    :func:`find_fixed_points` with ``n_iter=0``).
+
+    Parameters
+    ----------
+    F
+        The map, (B, d) -> (B, d), float64.
+    points
+        (B, d) starting points (e.g. minima of a coarse q descent).
+    n_steps
+        Newton iterations.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, d) refined points.
+    """
+    h = points.detach().to(torch.float64).clone()
+    identity = torch.eye(h.shape[1], dtype=h.dtype)
+    for _ in range(n_steps):
+        with torch.no_grad():
+            residual = F(h) - h
+        system = jacobians(F, h).detach() - identity
+        h = h - torch.linalg.lstsq(system, residual.unsqueeze(-1)).solution.squeeze(-1)
+    return h

@@ -13,13 +13,21 @@ solution of the filtering discrete algebraic Riccati equation (DARE)
 
 (Anderson & Moore, "Optimal Filtering", 1979, ch. 4). This is a linear RNN with recurrent matrix
 A - A K C and input matrix A K (Kalman 1960).
+
+A trained network (W, U, C) is compared with it through its impulse response (Markov parameters
+C W^k U) and, after balanced truncation to the system's order, through its eigenvalues.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+
+if TYPE_CHECKING:
+    from rnndyn.models.base import RecurrentModel
 
 
 def steady_state_kalman(
@@ -184,3 +192,87 @@ def match_eigenvalues(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
     b_matched = np.empty_like(a)
     b_matched[rows] = b[cols]
     return b_matched, float(np.max(np.abs(a - b_matched)))
+
+
+def linearised_recurrence(model: RecurrentModel,
+                          n_iter: int = 2000) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """An Elman network's recurrence linearised at its zero-input fixed point.
+
+    For the linear family this is (W, U, C) itself. For a tanh network h <- tanh(W h + U x + b),
+    the fixed point h* = tanh(W h* + b) is found by iteration from 0 and the map is linearised
+    there: W_lin = D W, U_lin = D U with D = diag(1 - h*^2); the read-out is C.
+
+    Returns
+    -------
+    W : numpy.ndarray
+        (H, H).
+    U : numpy.ndarray
+        (H, m), acting on the network's input.
+    C : numpy.ndarray
+        (p, H), producing the network's output.
+    residual : float
+        ||tanh(W h* + b) - h*|| of the fixed point (0 for the linear family).
+    """
+    W = model.recurrent_weight.detach().double().numpy()
+    U = model.input_weight.detach().double().numpy()
+    C = model.output_layer.weight.detach().double().numpy()
+    if model.nonlinearity == "linear":
+        return W, U, C, 0.0
+    b = (model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0).detach().double().numpy()
+    h = np.zeros(W.shape[0])
+    for _ in range(n_iter):
+        h = np.tanh(W @ h + b)
+    residual = float(np.linalg.norm(np.tanh(W @ h + b) - h))
+    D = 1.0 - h**2
+    return D[:, None] * W, D[:, None] * U, C, residual
+
+
+def balanced_truncation(W: np.ndarray, U: np.ndarray, C: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced truncation of the discrete-time system (W, U, C) to ``order`` states.
+
+    The controllability and observability Gramians P = W P W^T + U U^T and
+    Q = W^T Q W + C^T C are balanced by the square-root method and the states with the smallest
+    Hankel singular values dropped (Moore 1981, IEEE Trans. Automat. Control 26:17; Laub, Heath,
+    Paige & Ward 1987, IEEE Trans. Automat. Control 32:115). A network with more hidden units than
+    the system has states realises the predictor with extra modes that barely reach the output;
+    truncation keeps the ``order`` modes that carry the input-output map, whose eigenvalues are
+    then compared with eig(A - A K C) one to one.
+
+    Parameters
+    ----------
+    W, U, C
+        (H, H), (H, p), (p, H); rho(W) < 1.
+    order
+        States kept (<= H).
+
+    Returns
+    -------
+    W_reduced : numpy.ndarray
+        (order, order).
+    hankel_singular_values : numpy.ndarray
+        (H,) in decreasing order.
+    """
+    P = scipy.linalg.solve_discrete_lyapunov(W, U @ U.T)
+    Q = scipy.linalg.solve_discrete_lyapunov(W.T, C.T @ C)
+    L_c, L_o = _psd_factor(P), _psd_factor(Q)
+    left, sigma, right_t = np.linalg.svd(L_o.T @ L_c)
+    inv_sqrt = 1.0 / np.sqrt(sigma[:order])
+    T = L_c @ right_t[:order].T * inv_sqrt  # (H, order)
+    T_inv = (inv_sqrt[:, None] * left[:, :order].T) @ L_o.T  # (order, H)
+    return T_inv @ W @ T, sigma
+
+
+def markov_parameters(W: np.ndarray, U: np.ndarray, C: np.ndarray, n_lags: int) -> np.ndarray:
+    """Impulse response of a linear system, C W^k U for k = 0 .. n_lags - 1: (n_lags, p, m)."""
+    out = np.empty((n_lags, C.shape[0], U.shape[1]))
+    response = U.copy()
+    for k in range(n_lags):
+        out[k] = C @ response
+        response = W @ response
+    return out
+
+
+def _psd_factor(S: np.ndarray) -> np.ndarray:
+    """L with L L^T = S for a symmetric positive semi-definite S (eigen-decomposition)."""
+    eigenvalues, V = np.linalg.eigh(0.5 * (S + S.T))
+    return V * np.sqrt(np.clip(eigenvalues, 0.0, None))

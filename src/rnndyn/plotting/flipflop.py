@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import xarray as xr
 
+from rnndyn.analysis.replicates import best_replicate
 from rnndyn.plotting.theme import STABLE_COLOR, UNSTABLE_COLOR, set_theme
-from rnndyn.stages.runs import best_seed
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
+
+
+def figures_job(job: Job) -> None:
+    """Job ``flipflop_figures``: trajectories and fixed points in the top-3 PCA space."""
+    job.figure("fixed_points", fixed_points_pca(job.read()))
 
 
 def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:
-    """One 3-D panel per architecture (seed with the lowest validation loss): test trajectories
+    """One 3-D panel per architecture (replicate with the lowest validation loss): test trajectories
     in the top three principal components, stable fixed points labelled with their read-out code,
     saddles as crosses."""
     set_theme()
     archs = ds["arch"].values
     fig = plt.figure(figsize=(5.2 * archs.size, 5.0), layout="constrained")
     for index, arch in enumerate(archs):
-        run = best_seed(ds.sel(arch=arch))
+        run = best_replicate(ds.sel(arch=arch))
         ax = fig.add_subplot(1, archs.size, index + 1, projection="3d")
         for trajectory in run["trajectory_pc"].values:
             ax.plot(*trajectory.T, color="0.6", lw=0.5, alpha=0.6)
@@ -34,6 +44,6 @@ def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:
             ax.text(*point, " " + "".join("+" if v > 0 else "-" for v in out), fontsize=7)
         ratio = run["explained_variance"].values
         ax.set(xlabel=f"PC1 ({ratio[0]:.0%})", ylabel=f"PC2 ({ratio[1]:.0%})", zlabel=f"PC3 ({ratio[2]:.0%})",
-               title=f"{arch}, seed {int(run['seed'])}: accuracy {float(run['accuracy']):.4f}")
+               title=f"{arch}, replicate {int(run['replicate'])}: accuracy {float(run['accuracy']):.4f}")
         ax.legend(fontsize=8, loc="upper left")
     return fig

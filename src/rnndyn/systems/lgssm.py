@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -165,6 +166,24 @@ def random_stable_system(
     A = rho * G / np.max(np.abs(np.linalg.eigvals(G)))
     C = rng.standard_normal((p, n)) / math.sqrt(n)
     return LinearGaussianSystem(A=A, C=C, Q=q * np.eye(n), R=r * np.eye(p))
+
+
+def system_from_spec(spec: dict[str, Any], rng: np.random.Generator | None) -> LinearGaussianSystem:
+    """The system a config entry names.
+
+    Parameters
+    ----------
+    spec
+        ``kind: canonical`` with ``n``, ``rho``, ``noise_ratio_db``, ``r2``
+        (:func:`kalmannet_canonical_system`), or ``kind: random`` with ``n``, ``p``, ``rho``, ``q``,
+        ``r`` (:func:`random_stable_system`).
+    rng
+        Draws a random system (unused for canonical ones).
+    """
+    if spec["kind"] == "canonical":
+        return kalmannet_canonical_system(spec["n"], rho=spec["rho"], noise_ratio_db=spec["noise_ratio_db"],
+                                          r2=spec["r2"])
+    return random_stable_system(rng, spec["n"], spec["p"], spec["rho"], q=spec["q"], r=spec["r"])
 
 
 def _psd_sqrt(S: np.ndarray) -> np.ndarray:
