@@ -205,5 +205,14 @@ def run(snakemake: Any, work: Callable[[Job], None]) -> None:
     with job_log(snakemake.log[0]) as log:
         job = job_from_snakemake(snakemake, log)
         work(job)
-        if job.checkpoint_dir.exists():
-            shutil.rmtree(job.checkpoint_dir)
+        remove_checkpoints(job.checkpoint_dir)
+
+
+def remove_checkpoints(folder: Path) -> None:
+    """Remove a finished job's checkpoint folder, and its parents up to ``checkpoints/`` once empty."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    for parent in folder.parents:
+        if parent.name == CHECKPOINTS or not parent.is_dir() or any(parent.iterdir()):
+            break
+        parent.rmdir()

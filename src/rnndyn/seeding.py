@@ -76,11 +76,13 @@ class Streams:
         self.prefix = tuple(prefix)
         self.used: dict[str, int] = {}
         self._part: tuple[object, ...] = ()
+        self._scope = ""
 
     def seed(self, *purpose: object) -> int:
         """The seed of the stream ``purpose``, recorded in :attr:`used` under its keys joined by ``/``."""
         seed = derive_seed(self.base_seed, *self.prefix, *self._part, *purpose)
-        self.used["/".join(map(str, (*self._part, *purpose)))] = seed
+        key = "/".join(map(str, (*self._part, *purpose)))
+        self.used[f"{self._scope}:{key}" if self._scope else key] = seed
         return seed
 
     def numpy(self, *purpose: object) -> np.random.Generator:
@@ -98,9 +100,19 @@ class Streams:
     def child(self, *keys: object) -> Streams:
         """The streams of a part of the job (e.g. one run of several it analyses), sharing :attr:`used`."""
         child = Streams(self.base_seed, *self.prefix)
-        child._part = (*self._part, *keys)
-        child.used = self.used
+        child._part, child._scope, child.used = (*self._part, *keys), self._scope, self.used
         return child
+
+    def shared(self, *keys: object) -> Streams:
+        """Streams keyed ``(stage, *keys)`` instead of by the job's wildcards, sharing :attr:`used`.
+
+        For draws that several jobs of a stage must share (the same task trials for every
+        architecture); they are recorded under their full key, marked ``stage:`` (e.g.
+        ``"taming:copy/5/0/train"``), so that provenance does not attribute them to the job's prefix.
+        """
+        other = Streams(self.base_seed, self.prefix[0])
+        other._part, other._scope, other.used = tuple(keys), str(self.prefix[0]), self.used
+        return other
 
     def provenance(self) -> dict[str, object]:
         """What the provenance of the job's stores records of its randomness."""

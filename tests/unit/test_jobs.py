@@ -99,6 +99,8 @@ def test_checkpoints_are_removed_after_success_and_kept_after_preemption(tmp_pat
     assert "exiting with status 75" in Path(snakemake.log[0]).read_text()
     run(snakemake, lambda job: job.write(_dataset(np.zeros(1)), "store"))
     assert not checkpoints.exists() and Path(snakemake.output.store).is_dir()
+    # Emptied parents go too, up to the checkpoints folder itself.
+    assert not Path("results/checkpoints/kalman").exists() and Path("results/checkpoints").is_dir()
 
 
 def test_a_failing_job_logs_its_traceback_and_keeps_its_checkpoint(tmp_path, monkeypatch):
@@ -139,3 +141,15 @@ def test_an_unknown_file_name_is_named(tmp_path):
 def test_checkpoint_folder_mirrors_the_output():
     assert checkpoint_dir_for("results/lorenz/models/gru/h32/rep0.zarr") == \
         Path("results/checkpoints/lorenz/models/gru/h32/rep0")
+
+
+def test_shared_streams_are_keyed_by_the_stage_and_recorded_under_their_full_key():
+    from rnndyn.seeding import Streams
+
+    streams = Streams(3, "taming", "lstm", "5", "0")
+    trials = streams.shared().numpy("copy", 5, 0, "train")
+    expected = derive_seed(3, "taming", "copy", 5, 0, "train")
+    assert trials.bit_generator.seed_seq.entropy == expected
+    assert streams.used == {"taming:copy/5/0/train": expected}
+    assert streams.shared("copy").seed(5) == derive_seed(3, "taming", "copy", 5)
+    assert "taming:copy/5" in streams.used

@@ -7,15 +7,19 @@ import pytest
 import torch
 import xarray as xr
 
+from rnndyn.analysis.gradients import gradient_growth_rate
 from rnndyn.models import build_model
-from rnndyn.stages import taming
+from rnndyn.models.trained import network_identity
+from rnndyn.seeding import Streams, derive_seed, numpy_generator
+from rnndyn.stages import taming, taming_copy, taming_init
+from rnndyn.systems.tasks import copy_task
 
 CFG = {
-    "architectures": ["vanilla", "orthogonal", "lstm"],
+    "archs": ["vanilla", "orthogonal", "lstm"],
     "hidden_size": 12,
     "g": 1.0,
     "leaky_alpha": 0.2,
-    "n_seeds": 1,
+    "replicates": 1,
     "init": {"n_lags": 60, "n_trials": 3, "chaotic_g": 2.5},
     "leaky": {"alpha": [0.01, 0.1, 0.3, 0.9], "n_steps": 250},
     "copy": {"delays": [5, 10], "n_symbols": 8, "length": 10, "n_train": 32, "n_test": 16},
@@ -28,13 +32,13 @@ EPS = np.finfo(np.float64).eps
 
 
 def _copy_inputs(n_trials: int, n_steps: int, seed: int) -> torch.Tensor:
-    x, _ = taming.copy_task(np.random.default_rng(seed), n_trials=n_trials, delay=n_steps - 20)
+    x, _ = copy_task(np.random.default_rng(seed), n_trials=n_trials, delay=n_steps - 20)
     return torch.from_numpy(x)
 
 
 def test_orthogonal_linear_gradient_norm_is_one_to_round_off():
-    model = taming.build(taming.ORTHOGONAL_LINEAR, CFG, torch.Generator().manual_seed(0), torch.float64)
-    log_norms = taming.gradient_norms(model, _copy_inputs(3, 200, 0))
+    model = taming_init.build(taming.ORTHOGONAL_LINEAR, CFG, torch.Generator().manual_seed(0), torch.float64)
+    log_norms = taming_init.gradient_norms(model, _copy_inputs(3, 200, 0))
     # The Jacobian of h <- W h + U x + b is the orthogonal W: the unit read-out keeps norm 1. Each of the
     # 200 products rounds with relative error <= ~N eps: bound 200 N eps.
     assert np.abs(np.exp(log_norms) - 1.0).max() <= 200 * CFG["hidden_size"] * EPS
@@ -45,27 +49,27 @@ def test_spectral_norm_network_gradient_never_exceeds_one(g):
     # ||W||_2 <= 1 and |tanh'| <= 1 bound every Jacobian; with V small (g = 0.3) the bound is inactive.
     model = build_model("spectral", input_size=10, hidden_size=16, output_size=9, g=g,
                         generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    log_norms = taming.gradient_norms(model, _copy_inputs(4, 80, 1))
+    log_norms = taming_init.gradient_norms(model, _copy_inputs(4, 80, 1))
     assert log_norms[:, 1:].max() <= np.log1p(80 * 16 * EPS)
 
 
 def test_chaotic_vanilla_network_gradient_explodes():
     # g = 2.5: the random tanh network is chaotic, lambda1 ~ +0.2 per step (chaos stage, N = 64-128).
     cfg = {**CFG, "hidden_size": 48}
-    model = taming.build(taming.VANILLA_CHAOTIC, cfg, torch.Generator().manual_seed(2), torch.float64)
-    rate, error = taming.gradient_growth_rate(taming.gradient_norms(model, _copy_inputs(6, 150, 2)), min_lag=40)
+    model = taming_init.build(taming.VANILLA_CHAOTIC, cfg, torch.Generator().manual_seed(2), torch.float64)
+    rate, error = gradient_growth_rate(taming_init.gradient_norms(model, _copy_inputs(6, 150, 2)), min_lag=40)
     assert rate > 0.05 and rate > 5 * error
 
 
 def test_efold_time_of_an_exponential_is_exact():
     for tau in (0.7, 3.2, 17.0):
         response = np.exp(-np.arange(60) / tau)
-        assert taming.efold_time(response) == pytest.approx(tau, rel=1e-12)
-    assert math.isnan(taming.efold_time(np.ones(10)))
+        assert taming_init.efold_time(response) == pytest.approx(tau, rel=1e-12)
+    assert math.isnan(taming_init.efold_time(np.ones(10)))
 
 
 def test_leaky_unit_forgets_with_time_constant_minus_one_over_log_one_minus_alpha():
-    result = taming.leaky_impulse_response(CFG, base_seed=3)
+    result = taming_init.leaky_impulse_response(CFG, Streams(3, "taming"))
     alpha = result["alpha"].values
     # With W = 0 the state decays exactly as (1 - alpha)^t: only round-off separates the two.
     np.testing.assert_allclose(result["efold_time"], -1.0 / np.log1p(-alpha), rtol=1e-10)
@@ -76,40 +80,97 @@ def test_leaky_unit_forgets_with_time_constant_minus_one_over_log_one_minus_alph
 
 
 def test_model_options():
-    assert taming.model_options("leaky", CFG) == ("leaky", {"alpha": 0.2, "g": 1.0})
-    assert taming.model_options(taming.ORTHOGONAL_LINEAR, CFG) == ("orthogonal", {"nonlinearity": "linear"})
-    assert taming.model_options(taming.VANILLA_CHAOTIC, CFG) == ("vanilla", {"g": 2.5})
-    assert taming.model_options("gru", CFG) == ("gru", {})
+    assert taming_init.model_options("leaky", CFG) == ("leaky", {"alpha": 0.2, "g": 1.0})
+    assert taming_init.model_options(taming.ORTHOGONAL_LINEAR, CFG) == ("orthogonal", {"nonlinearity": "linear"})
+    assert taming_init.model_options(taming.VANILLA_CHAOTIC, CFG) == ("vanilla", {"g": 2.5})
+    assert taming_init.model_options("gru", CFG) == ("gru", {})
 
 
-def test_train_copy_at_tiny_size():
-    run = taming.train_copy("lstm", 3, 0, CFG, base_seed=4)
-    assert run.attrs["status"] == "completed" and run.attrs["architecture"] == "lstm"
+def test_init_streams_keep_their_keys():
+    # The init job (no wildcards) draws ("taming", "init", "inputs" | arch) and ("taming", "leaky", alpha).
+    streams = Streams(5, "taming")
+    taming_init.initialisation(CFG, streams)
+    assert streams.used["init/inputs"] == derive_seed(5, "taming", "init", "inputs")
+    assert streams.used["init/lstm"] == derive_seed(5, "taming", "init", "lstm")
+    assert streams.used["leaky/0.1"] == derive_seed(5, "taming", "leaky", 0.1)
+    assert set(streams.used) == {"init/inputs", "leaky/0.01", "leaky/0.1", "leaky/0.3", "leaky/0.9"} | {
+        f"init/{a}" for a in [*CFG["archs"], taming.ORTHOGONAL_LINEAR, taming.VANILLA_CHAOTIC]}
+
+
+def _streams(arch: str, delay: int, replicate: int, base_seed: int = 4) -> Streams:
+    """A train or analyse job's streams: its wildcards as Snakemake passes them (strings)."""
+    return Streams(base_seed, "taming", arch, str(delay), str(replicate))
+
+
+def test_trials_are_the_same_for_every_architecture():
+    ccfg = CFG["copy"]
+    data = {arch: taming_copy.copy_data(ccfg, 3, 0, taming_copy.trial_streams(_streams(arch, 3, 0)))
+            for arch in ("vanilla", "lstm")}
+    expected, _ = copy_task(numpy_generator(4, "taming", "copy", 3, 0, "test"), n_trials=16, delay=3)
+    for arch in data:
+        np.testing.assert_array_equal(data[arch]["test_inputs"].numpy(), expected)
+        assert data[arch]["train_inputs"].shape == (32, 23, 10)
+    np.testing.assert_array_equal(data["vanilla"]["train_targets"], data["lstm"]["train_targets"])
+
+
+def test_train_copy_stores_the_network_and_analyse_reproduces_it():
+    streams = _streams("lstm", 3, 0)
+    net = taming_copy.train_copy("lstm", 3, 0, CFG, streams)
+    assert net.attrs["status"] == "completed" and net.sizes["epoch"] == 1
+    assert network_identity(net) == {"stage": "taming", "arch": "lstm", "delay": 3, "replicate": 0}
+    assert net.attrs["build"] == {"arch": "lstm", "input_size": 10, "hidden_size": 12, "output_size": 9}
+    # The timing is stored, marked so that the reproducibility digest leaves it out.
+    assert net["seconds"].attrs["wall_clock"] == 1
+    # Same keys as before the job contract: the job's prefix, then the purpose; the trials without arch.
+    assert streams.used == {"init": derive_seed(4, "taming", "lstm", 3, 0, "init"),
+                            "order": derive_seed(4, "taming", "lstm", 3, 0, "order"),
+                            "taming:copy/3/0/train": derive_seed(4, "taming", "copy", 3, 0, "train"),
+                            "taming:copy/3/0/test": derive_seed(4, "taming", "copy", 3, 0, "test")}
+
+    run = taming_copy.analyse_network(net, CFG, _streams("lstm", 3, 0))
+    assert run.attrs["identity"] == network_identity(net) and run.attrs["status"] == "completed"
     assert float(run["baseline_cross_entropy"]) == pytest.approx(10 * math.log(8) / 23, rel=1e-15)
     assert 0.0 <= float(run["recall_accuracy"]) <= 1.0 and float(run["test_cross_entropy"]) > 0
-    assert run.sizes["trajectory"] == 2 and run.sizes["lag"] == 3 + 20 + 1 and run.sizes["epoch"] == 1
-    assert "history_loss" in run
-    # The timing is stored, marked so that the reproducibility digest leaves it out.
-    assert run["history_seconds"].attrs["wall_clock"] == 1
+    assert run.sizes["trajectory"] == 2 and run.sizes["lag"] == 3 + 20 + 1 and run.sizes["trial"] == 3
     assert np.isfinite(run["lambda1"]).all()
     for name in run.data_vars:
         assert {"units", "long_name"} <= set(run[name].attrs), name
+    # The analysis of the stored network equals that of the float32 network trained in memory, moved to
+    # float64 (as before the trained-network store): the stored float64 parameters are its float32 values.
+    trained = taming_init.build("lstm", CFG, torch.Generator())
+    trained.load_state_dict({k: torch.as_tensor(net[f"param.{k}"].values, dtype=torch.float32)
+                             for k in trained.state_dict()})
+    test = taming_copy.copy_data(CFG["copy"], 3, 0, taming_copy.trial_streams(_streams("lstm", 3, 0)), ("test",))
+    scores = taming_copy.copy_scores(trained.to(torch.float64), test["test_inputs"].double(), test["test_targets"], 10)
+    assert scores["cross_entropy"] == float(run["test_cross_entropy"])
+    assert scores["recall_accuracy"] == float(run["recall_accuracy"])
+    assert float(run["gradient_rate"]) == gradient_growth_rate(run["log_gradient_norm"].values, min_lag=24 // 4)[0]
+    assert float(run["max_gradient_norm"]) == np.exp(run["log_gradient_norm"].values[:, 1:].max())
 
 
 def _fake_run(arch: str, delay: int, accuracy: float, lam1: float) -> xr.Dataset:
     return xr.Dataset(
         {"recall_accuracy": ((), accuracy), "test_cross_entropy": ((), 0.5), "lambda1": (("trajectory",), [lam1]),
-         "log_gradient_norm": (("trial", "lag"), np.zeros((2, delay + 21)))},
-        attrs={"architecture": arch, "delay": delay, "seed_index": 0, "status": "completed"})
+         "baseline_cross_entropy": ((), 10 * math.log(8) / (delay + 20)),
+         "gradient_rate": ((), -0.1), "max_gradient_norm": ((), 1.0)},
+        attrs={"identity": {"stage": "taming", "arch": arch, "delay": delay, "replicate": 0}, "status": "completed"})
 
 
 def test_solved_delays_and_claims():
-    init = taming.initialisation(CFG, base_seed=5)
+    init = taming_init.initialisation(CFG, Streams(5, "taming"))
     accuracy = {("vanilla", 5): 0.2, ("vanilla", 10): 0.1, ("orthogonal", 5): 1.0, ("orthogonal", 10): 0.95,
                 ("lstm", 5): 0.92, ("lstm", 10): 0.3}
     runs = [_fake_run(a, L, acc, lam1=-0.05 if a == "orthogonal" else -0.5) for (a, L), acc in accuracy.items()]
+    # Networks are placed by their stores' identity, not by list position: architectures in the order
+    # they first appear, delays sorted.
+    order = [("lstm", 10), ("vanilla", 5), ("orthogonal", 10), ("lstm", 5), ("vanilla", 10), ("orthogonal", 5)]
+    runs = [runs[list(accuracy).index(key)] for key in order]
     summary = taming.summarise(init, runs, CFG)
+    assert list(summary["arch"].values) == ["lstm", "vanilla", "orthogonal"]
+    assert list(summary["delay"].values) == [5, 10] and list(summary["replicate"].values) == [0]
+    assert float(summary["recall_accuracy"].sel(arch="orthogonal", delay=10, replicate=0)) == 0.95
     assert summary["longest_solved_delay"].to_series().to_dict() == {"vanilla": 0, "orthogonal": 10, "lstm": 5}
+    assert summary.attrs["hidden_size"] == 12 and summary.attrs["epochs"] == 1
     claims = {c.id: c for c in taming.claims(summary, CFG)}
     assert claims["taming/copy_orthogonal_beats_vanilla"].passed and claims["taming/copy_lstm_beats_vanilla"].passed
     assert "taming/copy_gru_beats_vanilla" not in claims  # gru was not trained

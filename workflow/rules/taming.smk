@@ -1,33 +1,31 @@
-# Claim `taming`: gradient norm against lag at initialisation and the leaky time constant (one job),
-# the copy task for every architecture x delay x seed (train_taming), then claims and figures.
+# Claim `taming`: gradient norm against lag at initialisation and the leaky time constant (one job);
+# the copy task: one network per architecture x delay x replicate, trained (taming_train) then
+# analysed (taming_analyse); the summary over every network and the claims; the figures.
 
 STAGE_FIGURES["taming"] = ["taming_copy", "taming_gradients", "taming_lambda1"]
 
-
-# One trained-model store per architecture, delay and seed of the config.
-TAMING_RUNS = [
-    f"{RESULTS}/taming/train/{arch}_L{delay}_seed{seed}.zarr"
-    for arch in config["taming"]["architectures"]
+# The sweep of the copy task: every architecture, delay and replicate of the config.
+TAMING_NETWORKS = [
+    f"{arch}/L{delay}/rep{replicate}"
+    for arch in config["taming"]["archs"]
     for delay in config["taming"]["copy"]["delays"]
-    for seed in range(config["taming"]["n_seeds"])
+    for replicate in range(config["taming"]["replicates"])
 ]
-
-# What a training job depends on: the taming section without the sweep lists and the settings of
-# other jobs, so that adding a delay or changing the leaky sweep retrains nothing.
-TAMING_TRAINING_CFG = {
-    **{key: value for key, value in config["taming"].items() if key not in ("architectures", "n_seeds", "leaky", "analysis")},
-    "copy": {key: value for key, value in config["taming"]["copy"].items() if key != "delays"},
-}
 
 
 rule taming_init:
     output:
         directory(f"{RESULTS}/taming/init.zarr"),
     params:
-        cfg=config["taming"],
+        cfg=job_config(
+            "taming",
+            drop=("replicates", "copy.delays", "copy.n_train", "copy.n_test", "train", "lyapunov", "analysis"),
+        ),
         seed=config["seed"],
     log:
         f"{LOGS}/taming/init.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/init.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -38,20 +36,24 @@ rule taming_init:
         "../../scripts/taming_init.py"
 
 
-rule train_taming:
-    output:
-        directory(f"{RESULTS}/taming/train/{{arch}}_L{{delay}}_seed{{seed}}.zarr"),
+rule taming_train:
     wildcard_constraints:
         arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
         delay=r"[0-9]+",
-        seed=r"[0-9]+",
+        replicate=r"[0-9]+",
+    output:
+        directory(f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
     params:
-        cfg=TAMING_TRAINING_CFG,
+        cfg=job_config(
+            "taming",
+            drop=("archs", "replicates", "copy.delays", "init", "leaky", "lyapunov", "analysis"),
+        ),
         seed=config["seed"],
         device=config["device"],
-        checkpoint=f"{RESULTS}/checkpoints/taming/{{arch}}_L{{delay}}_seed{{seed}}.pt",
     log:
-        f"{LOGS}/taming/train_{{arch}}_L{{delay}}_seed{{seed}}.log",
+        f"{LOGS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -62,17 +64,85 @@ rule train_taming:
         "../../scripts/taming_train.py"
 
 
-rule taming_analysis:
+rule taming_analyse:
+    wildcard_constraints:
+        arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
+        delay=r"[0-9]+",
+        replicate=r"[0-9]+",
+    input:
+        f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr",
+    output:
+        directory(f"{RESULTS}/taming/analysis/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
+    params:
+        # The test trials (copy settings but n_train), lambda1 and the gradient norms' trials.
+        cfg=job_config(
+            "taming",
+            drop=(
+                "archs",
+                "replicates",
+                "hidden_size",
+                "g",
+                "leaky_alpha",
+                "copy.delays",
+                "copy.n_train",
+                "init.n_lags",
+                "init.chaotic_g",
+                "leaky",
+                "train",
+                "analysis",
+            ),
+        ),
+        seed=config["seed"],
+    log:
+        f"{LOGS}/taming/analyse/{{arch}}/L{{delay}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/analyse/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../../scripts/taming_analyse.py"
+
+
+rule taming_claims:
     input:
         init=f"{RESULTS}/taming/init.zarr",
-        runs=TAMING_RUNS,
+        analyses=[f"{RESULTS}/taming/analysis/{network}.zarr" for network in TAMING_NETWORKS],
     output:
         summary=directory(f"{RESULTS}/taming/summary.zarr"),
         claims=f"{RESULTS}/claims/taming.json",
     params:
-        cfg=config["taming"],
+        # The claims' tolerances and the training budget their notes report.
+        cfg=job_config(
+            "taming",
+            drop=(
+                "archs",
+                "replicates",
+                "hidden_size",
+                "g",
+                "leaky_alpha",
+                "init",
+                "leaky",
+                "lyapunov",
+                "copy.delays",
+                "copy.n_symbols",
+                "copy.length",
+                "copy.n_test",
+                "train.batch_size",
+                "train.optimizer",
+                "train.lr",
+                "train.schedule",
+                "train.grad_clip",
+                "train.checkpoint_every",
+            ),
+        ),
     log:
-        f"{LOGS}/taming/analysis.log",
+        f"{LOGS}/taming/claims.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/claims.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -80,7 +150,7 @@ rule taming_analysis:
     conda:
         ENV
     script:
-        "../../scripts/taming_analysis.py"
+        "../../scripts/taming_claims.py"
 
 
 rule taming_figures:
@@ -107,6 +177,8 @@ rule taming_figures:
         ),
     log:
         f"{LOGS}/taming/figures.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/figures.tsv"
     threads: 1
     resources:
         mem_mb=1000,

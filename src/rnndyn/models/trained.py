@@ -13,15 +13,17 @@ its per-epoch training history, and in its attributes everything needed to rebui
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 import xarray as xr
 
-from rnndyn.models.base import RecurrentModel
-from rnndyn.models.parameters import load_model_parameters, model_parameters
-from rnndyn.models.registry import build_model
+# torch is imported where a network is built or stored, not at the top: the jobs that only read a
+# store's identity (summaries, claims, figures) need none of it.
+if TYPE_CHECKING:
+    import torch
+
+    from rnndyn.models.base import RecurrentModel
 
 BUILD_KEYS = ("arch", "input_size", "hidden_size", "output_size")
 
@@ -48,6 +50,8 @@ def network_store(model: torch.nn.Module, history: xr.Dataset, *, build: dict[st
     title
         A sentence for the store's ``title``.
     """
+    from rnndyn.models.parameters import model_parameters
+
     missing = [key for key in BUILD_KEYS if key not in build] + \
         [key for key in ("stage", "arch", "replicate") if key not in identity]
     if missing:
@@ -65,8 +69,14 @@ def _last(history: xr.Dataset, name: str) -> float:
     return float(history[name].values[-1]) if history.sizes["epoch"] else math.nan
 
 
-def load_network(ds: xr.Dataset, dtype: torch.dtype = torch.float64) -> RecurrentModel:
-    """Rebuild the network of a :func:`network_store` (on the CPU, in ``dtype``, in eval mode)."""
+def load_network(ds: xr.Dataset, dtype: torch.dtype | None = None) -> RecurrentModel:
+    """Rebuild the network of a :func:`network_store` (on the CPU, in ``dtype``, default float64, in eval mode)."""
+    import torch
+
+    from rnndyn.models.parameters import load_model_parameters
+    from rnndyn.models.registry import build_model
+
+    dtype = torch.float64 if dtype is None else dtype
     build = dict(ds.attrs["build"])
     arch = build.pop("arch")
     model = build_model(arch, generator=torch.Generator(), dtype=dtype, **build)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
 from rnndyn.plotting.theme import set_theme
+
+if TYPE_CHECKING:
+    from rnndyn.jobs import Job
+
+
+def figures_job(job: Job) -> None:
+    """Rule ``taming_figures``: the three figures of the ``taming_claims`` summary."""
+    summary = job.read()
+    job.figure("copy", copy_figure(summary))
+    job.figure("gradients", gradient_figure(summary))
+    job.figure("lambda1", lambda1_figure(summary))
 
 
 def _colors(names) -> dict[str, tuple]:
@@ -19,13 +32,13 @@ def copy_figure(summary: xr.Dataset) -> plt.Figure:
     set_theme()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0))
     delays = summary["delay"].values
-    for arch, color in _colors(summary["architecture"].values).items():
-        acc = summary["recall_accuracy"].sel(architecture=arch)
-        ratio = (summary["cross_entropy"] / summary["baseline_cross_entropy"]).sel(architecture=arch)
-        left.plot(delays, acc.mean("seed"), "o-", color=color, label=arch)
-        right.plot(delays, ratio.mean("seed"), "o-", color=color, label=arch)
-        if summary.sizes["seed"] > 1:
-            left.fill_between(delays, acc.min("seed"), acc.max("seed"), color=color, alpha=0.15, lw=0)
+    for arch, color in _colors(summary["arch"].values).items():
+        acc = summary["recall_accuracy"].sel(arch=arch)
+        ratio = (summary["cross_entropy"] / summary["baseline_cross_entropy"]).sel(arch=arch)
+        left.plot(delays, acc.mean("replicate"), "o-", color=color, label=arch)
+        right.plot(delays, ratio.mean("replicate"), "o-", color=color, label=arch)
+        if summary.sizes["replicate"] > 1:
+            left.fill_between(delays, acc.min("replicate"), acc.max("replicate"), color=color, alpha=0.15, lw=0)
     n_symbols_chance = 1.0 / 8
     left.axhline(summary.attrs["solve_accuracy"], color="0.3", lw=0.8, ls="--", label="solved")
     left.axhline(n_symbols_chance, color="0.6", lw=0.8, ls=":", label="chance (1/8)")
@@ -46,8 +59,8 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
     set_theme()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0), gridspec_kw={"width_ratios": [1.4, 1.0]})
     lags = summary["init_lag"].values
-    for arch, color in _colors(summary["init_architecture"].values).items():
-        mean = summary["init_log_gradient_norm"].sel(init_architecture=arch).mean("init_trial")
+    for arch, color in _colors(summary["init_arch"].values).items():
+        mean = summary["init_log_gradient_norm"].sel(init_arch=arch).mean("init_trial")
         label = {"vanilla_chaotic": f"vanilla, g = {summary.attrs['chaotic_g']:g}",
                  "orthogonal_linear": "orthogonal, linear"}.get(arch, arch)
         left.plot(lags, mean / np.log(10.0), color=color, lw=1.5, label=label)
@@ -74,17 +87,17 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
     set_theme()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     delays = summary["delay"].values
-    archs = summary["architecture"].values
+    archs = summary["arch"].values
     # Side by side within 3 % of the delay spacing, so that architectures at one delay do not overlap.
     offsets = np.linspace(-0.03, 0.03, archs.size) * (np.min(np.diff(delays)) if delays.size > 1 else 10.0)
     for (arch, color), offset in zip(_colors(archs).items(), offsets):
-        lam = summary["lambda1"].sel(architecture=arch)
-        solved = summary["solved"].sel(architecture=arch).values.astype(bool)
-        for seed in summary["seed"].values:
-            values = lam.sel(seed=seed).values
+        lam = summary["lambda1"].sel(arch=arch)
+        solved = summary["solved"].sel(arch=arch).values.astype(bool)
+        for replicate in summary["replicate"].values:
+            values = lam.sel(replicate=replicate).values
             ax.scatter(delays[solved] + offset, values[solved], color=color, s=28, zorder=3)
             ax.scatter(delays[~solved] + offset, values[~solved], facecolors="none", edgecolors=color, s=28, zorder=3)
-        ax.plot(delays + offset, lam.mean("seed"), color=color, lw=1, label=arch)
+        ax.plot(delays + offset, lam.mean("replicate"), color=color, lw=1, label=arch)
     ax.axhline(0.0, color="0.3", lw=0.8)
     ax.set(xlabel="copy-task delay L (steps)", ylabel="λ1 of the trained network (1/step)",
            title="Trained networks, autonomous: filled = delay solved")
