@@ -14,9 +14,12 @@ import re
 from dataclasses import asdict, dataclass
 from html import escape
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the claims-table job only, not by every job that writes claims
+    import pandas as pd
+
+    from rnndyn.jobs import Job
 
 STUDY_CLAIM_IDS = (
     "memory", "linear-fixed-point", "bistable", "flipflop", "euler", "lyapunov-gradient",
@@ -106,6 +109,8 @@ def read_claims(path: str | Path) -> list[Claim]:
 
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
     """All claims as a table with the columns of ``results/claims.csv``, in the given order."""
+    import pandas as pd
+
     table = pd.DataFrame([asdict(c) for c in claims], columns=list(COLUMNS))
     duplicated = table["id"][table["id"].duplicated()]
     if len(duplicated):
@@ -140,3 +145,12 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return "NaN" if math.isnan(value) else f"{value:.6g}"
     return str(value)
+
+
+def table_job(job: Job) -> None:
+    """Job ``claims_table``: every stage's claims in ``results/claims.csv`` and an HTML table for the report."""
+    table = claims_table(claim for path in job.input for claim in read_claims(path))
+    table.to_csv(job.output.csv, index=False)
+    Path(job.output.html).write_text(claims_html(table))
+    failed = table.loc[~table["passed"], "id"].tolist()
+    job.log.info("%d claims, %d FAILED%s", len(table), len(failed), f": {', '.join(failed)}" if failed else "")

@@ -1,4 +1,4 @@
-"""profiles/slurm without a cluster: it loads, it plans the study, every train_* rule gets a GPU, and its
+"""profiles/slurm without a cluster: it loads, it plans the study, every *_train rule gets a GPU, and its
 groups and core limit fit the workflow."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_profile_loads_and_gives_every_job_an_account_and_partition(tmp_path):
 
 def test_every_training_rule_gets_one_gpu():
     per_rule = rule_resources(slurm_profile())
-    for rule in sorted(r for r in _workflow_rules() if r.startswith("train_")):
+    for rule in sorted(r for r in _workflow_rules() if r.endswith("_train")):
         assert rule in per_rule, f"profiles/slurm: no set-resources entry for {rule} (it needs gpu: 1)"
         assert per_rule[rule].get("gpu") == 1, f"profiles/slurm: {rule} must get `gpu: 1`"
         assert "slurm_partition" in per_rule[rule], f"profiles/slurm: {rule} needs its GPU partition"

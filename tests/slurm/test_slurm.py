@@ -234,9 +234,9 @@ def test_a_failing_job_is_retried_then_fails_the_run(slurm_run, tmp_path):
 
 # A training job long enough to be caught half-way: about 20 s of epochs on one core here.
 PREEMPTED_EPOCHS = 150
-PREEMPTED_LOG = Path("logs/kalman/train_canonical2_0db_linear_seed0.log")
-PREEMPTED_STORE = Path("results/kalman/models/canonical2_0db/linear/seed0.zarr")
-PREEMPTED_CHECKPOINT = Path("results/checkpoints/kalman/canonical2_0db/linear/seed0.pt")
+PREEMPTED_LOG = Path("logs/kalman/train/canonical2_0db/linear/rep0.log")
+PREEMPTED_STORE = Path("results/kalman/models/canonical2_0db/linear/rep0.zarr")
+PREEMPTED_CHECKPOINT = Path("results/checkpoints/kalman/models/canonical2_0db/linear/rep0/train.pt")
 
 
 def _preemption_config(directory: Path) -> Path:
@@ -244,7 +244,7 @@ def _preemption_config(directory: Path) -> Path:
     config = yaml.safe_load(TINY_CONFIG.read_text())
     kalman = config["kalman"]
     kalman["data"]["n_train"] = 2048
-    kalman["models"]["linear"]["train"]["epochs"] = PREEMPTED_EPOCHS
+    kalman["archs"]["linear"]["train"]["epochs"] = PREEMPTED_EPOCHS
     path = directory / "preemption.yaml"
     path.write_text(yaml.safe_dump({"seed": config["seed"], "device": config["device"], "stages": ["kalman"],
                                     "kalman": kalman}))
@@ -277,16 +277,16 @@ def test_a_preempted_training_job_resumes_from_its_checkpoint(cluster, tmp_path)
     for bit; Snakemake must wait through it and finish with no error."""
     config = _preemption_config(tmp_path)
     local = tmp_path / "local"
-    run_snakemake(local, "--configfile", str(config), "--until", "train_kalman")
+    run_snakemake(local, "--configfile", str(config), "--until", "kalman_train")
 
     workdir = tmp_path / "slurm"
     log = tmp_path / "snakemake.log"
     with log.open("w") as out:
-        process = subprocess.Popen(_slurm_command(workdir, config, "--until", "train_kalman"), cwd=REPO,
+        process = subprocess.Popen(_slurm_command(workdir, config, "--until", "kalman_train"), cwd=REPO,
                                    stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
         slurm_id = _wait_for("the training job's submission", lambda: (re.findall(
-            r"SLURM jobid (\d+) \(log: \S*/rule_train_kalman/", log.read_text()) or [None])[0], 300, process, log)
+            r"SLURM jobid (\d+) \(log: \S*/rule_kalman_train/", log.read_text()) or [None])[0], 300, process, log)
         _wait_for("a trained epoch", lambda: (workdir / PREEMPTED_LOG).exists() and re.search(
             r"epoch \d+/", (workdir / PREEMPTED_LOG).read_text()), 300, process, log)
         subprocess.run(["scontrol", "requeue", slurm_id], check=True, timeout=30)

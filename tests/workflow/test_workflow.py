@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 
 from rnndyn.runlock import stale_lock
@@ -54,7 +56,10 @@ def test_every_store_has_provenance_and_units(run_dir):
     assert set(STORES) <= set(_stores(run_dir))
     for store in _stores(run_dir):
         prov = read_provenance(run_dir / store)
-        assert prov["rule"] and prov["config_hash"] and "seed" in prov
+        assert prov["rule"] and prov["config_hash"] and "randomness" in prov
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # opens as a newcomer types it, without a warning
+            xr.open_zarr(run_dir / store).close()
         ds = read_dataset(run_dir / store)
         for name in ds.data_vars:
             assert {"units", "long_name"} <= set(ds[name].attrs), f"{store}:{name}"
@@ -140,3 +145,60 @@ def test_lint_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def _scheduled(run_dir: Path, config: dict, tmp_path: Path) -> dict[str, int]:
+    """The jobs a dry run with ``config`` schedules after the tiny study completed: rule -> count."""
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = run_snakemake(run_dir, "--configfile", str(path), "--dry-run").stdout
+    table = out[out.index("Job stats:"):].splitlines()[3:] if "Job stats:" in out else []
+    counts = {}
+    for line in table:
+        rule, count = line.split()
+        if rule == "total":
+            return counts
+        counts[rule] = int(count)
+    assert "Nothing to be done" in out, out
+    return counts
+
+
+def _tiny() -> dict:
+    return yaml.safe_load(TINY_CONFIG.read_text())
+
+
+def test_changing_a_claim_tolerance_reruns_only_the_claims(run_dir, tmp_path):
+    config = _tiny()
+    config["chaos"].setdefault("analysis", {})["g_star_tol"] = 0.123
+    scheduled = _scheduled(run_dir, config, tmp_path)
+    assert "chaos_analysis" in scheduled, scheduled
+    assert set(scheduled) <= {"chaos_analysis", "chaos_figures", "claims_table", "all"}, scheduled
+
+
+def test_adding_a_replicate_or_a_size_trains_only_the_new_networks(run_dir, tmp_path):
+    config = _tiny()
+    lorenz = config["lorenz"]["training"]
+    n_before = len(lorenz["archs"]) * len(lorenz["hidden_sizes"]) * lorenz["replicates"]
+    lorenz["replicates"] += 1
+    lorenz["hidden_sizes"] = [*lorenz["hidden_sizes"], max(lorenz["hidden_sizes"]) + 2]
+    n_new = len(lorenz["archs"]) * len(lorenz["hidden_sizes"]) * lorenz["replicates"] - n_before
+    config["kalman"]["replicates"] += 1
+    config["chaos"]["sizes"] = [*config["chaos"]["sizes"], max(config["chaos"]["sizes"]) + 4]
+    scheduled = _scheduled(run_dir, config, tmp_path)
+    assert scheduled.get("lorenz_train") == n_new and scheduled.get("lorenz_analyse") == n_new, scheduled
+    assert scheduled.get("kalman_train") == len(config["kalman"]["systems"]) * len(config["kalman"]["archs"])
+    assert scheduled.get("chaos_sweep") == config["chaos"]["replicates"], scheduled
+    assert set(scheduled) <= {"lorenz_train", "lorenz_analyse", "lorenz_claims", "lorenz_figures", "kalman_train",
+                              "kalman_analysis", "kalman_figures", "chaos_sweep", "chaos_analysis",
+                              "chaos_figures", "claims_table", "all"}, scheduled
+
+
+def test_changing_a_training_setting_retrains_only_the_networks_it_affects(run_dir, tmp_path):
+    config = _tiny()
+    archs = config["kalman"]["archs"]
+    assert len(archs) >= 2, "the tiny config needs two Kalman architectures for this test"
+    changed = sorted(archs)[0]
+    archs[changed]["train"]["lr"] *= 2
+    scheduled = _scheduled(run_dir, config, tmp_path)
+    assert scheduled.get("kalman_train") == len(config["kalman"]["systems"]) * config["kalman"]["replicates"]
+    assert set(scheduled) <= {"kalman_train", "kalman_analysis", "kalman_figures", "claims_table", "all"}, scheduled

@@ -6,18 +6,18 @@ STAGE_FIGURES["bistable"] = ["bistable_bifurcation", "bistable_stability_map"]
 rule bistable_data:
     output:
         directory(f"{RESULTS}/bistable/trajectories.zarr"),
-    params:
-        cfg=job_config("bistable", drop=("analysis",)),
     log:
         f"{LOGS}/bistable/data.log",
     benchmark:
         f"{BENCHMARKS}/bistable/data.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("bistable", drop=("analysis",)),
     script:
         "../../scripts/bistable_data.py"
 
@@ -28,18 +28,18 @@ rule bistable_analysis:
     output:
         scan=directory(f"{RESULTS}/bistable/scan.zarr"),
         claims=f"{RESULTS}/claims/bistable.json",
-    params:
-        cfg=job_config("bistable.analysis"),
     log:
         f"{LOGS}/bistable/analysis.log",
     benchmark:
         f"{BENCHMARKS}/bistable/analysis.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("bistable.analysis"),
     script:
         "../../scripts/bistable_analysis.py"
 
@@ -64,13 +64,13 @@ rule bistable_figures:
         f"{LOGS}/bistable/figures.log",
     benchmark:
         f"{BENCHMARKS}/bistable/figures.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/bistable_figures.py"

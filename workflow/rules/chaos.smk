@@ -14,36 +14,26 @@ CHAOS_SWEEPS = [
 
 # Sized for the job's N: the full spectrum costs O(N^3) per step (about 4 h on one core at
 # N = 1024 with config/paper.yaml); the BPTT windows hold g x drive x trajectory x n_lags states.
-def chaos_sweep_mem_mb(wildcards):
-    """Memory (MB) of the sweep of one network of size N."""
-    return 1000 + int(3000 * int(wildcards.n) / 1024)
-
-
-def chaos_sweep_runtime(wildcards):
-    """Run time (min) of the sweep of one network of size N."""
-    return 10 + int(300 * (int(wildcards.n) / 1024) ** 3)
-
-
 rule chaos_sweep:
     output:
         directory(f"{RESULTS}/chaos/sweeps/N{{n}}/rep{{replicate}}.zarr"),
-    wildcard_constraints:
-        n=r"[0-9]+",
-        replicate=r"[0-9]+",
-    params:
-        cfg=job_config("chaos", drop=("sizes", "replicates", "analysis")),
-        seed=config["seed"],
-        device=config["device"],
     log:
         f"{LOGS}/chaos/sweep/N{{n}}/rep{{replicate}}.log",
     benchmark:
         f"{BENCHMARKS}/chaos/sweep/N{{n}}/rep{{replicate}}.tsv"
+    wildcard_constraints:
+        n=r"[0-9]+",
+        replicate=r"[0-9]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=chaos_sweep_mem_mb,
         runtime=chaos_sweep_runtime,
-    conda:
-        ENV
+    params:
+        cfg=job_config("chaos", drop=("sizes", "replicates", "analysis")),
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../../scripts/chaos_sweep.py"
 
@@ -54,18 +44,18 @@ rule chaos_analysis:
     output:
         summary=directory(f"{RESULTS}/chaos/summary.zarr"),
         claims=f"{RESULTS}/claims/chaos.json",
-    params:
-        cfg=job_config("chaos.analysis"),
     log:
         f"{LOGS}/chaos/analysis.log",
     benchmark:
         f"{BENCHMARKS}/chaos/analysis.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("chaos.analysis"),
     script:
         "../../scripts/chaos_analysis.py"
 
@@ -96,13 +86,13 @@ rule chaos_figures:
         f"{LOGS}/chaos/figures.log",
     benchmark:
         f"{BENCHMARKS}/chaos/figures.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/chaos_figures.py"

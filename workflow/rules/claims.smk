@@ -13,11 +13,13 @@ rule claims_table:
         ),
     log:
         f"{LOGS}/claims_table.log",
+    benchmark:
+        f"{BENCHMARKS}/claims_table.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        ENV
     script:
         "../../scripts/claims_table.py"

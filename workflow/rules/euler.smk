@@ -15,43 +15,43 @@ EULER_LORENZ_STORES = [
 rule euler_gradients:
     output:
         directory(f"{RESULTS}/euler/gradients.zarr"),
-    params:
-        cfg=job_config("euler.gradients"),
-        seed=config["seed"],
     log:
         f"{LOGS}/euler/gradients.log",
     benchmark:
         f"{BENCHMARKS}/euler/gradients.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("euler.gradients"),
+        seed=config["seed"],
     script:
         "../../scripts/euler_gradients.py"
 
 
 rule euler_lorenz:
-    wildcard_constraints:
-        integrator=r"euler|rk4",
-        dt=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
     output:
         directory(f"{RESULTS}/euler/lorenz_{{integrator}}_dt{{dt}}.zarr"),
-    params:
-        # Its own budget only: the step lists make the wildcards.
-        cfg=job_config("euler.lorenz", drop=("euler_dt", "rk4_dt")),
-        seed=config["seed"],
     log:
         f"{LOGS}/euler/lorenz_{{integrator}}_dt{{dt}}.log",
     benchmark:
         f"{BENCHMARKS}/euler/lorenz_{{integrator}}_dt{{dt}}.tsv"
+    wildcard_constraints:
+        integrator=r"euler|rk4",
+        dt=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        # Its own budget only: the step lists make the wildcards.
+        cfg=job_config("euler.lorenz", drop=("euler_dt", "rk4_dt")),
+        seed=config["seed"],
     script:
         "../../scripts/euler_lorenz.py"
 
@@ -66,12 +66,12 @@ rule euler_claims:
         f"{LOGS}/euler/claims.log",
     benchmark:
         f"{BENCHMARKS}/euler/claims.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        ENV
     script:
         "../../scripts/euler_claims.py"
 
@@ -103,13 +103,13 @@ rule euler_figures:
         f"{LOGS}/euler/figures.log",
     benchmark:
         f"{BENCHMARKS}/euler/figures.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/euler_figures.py"

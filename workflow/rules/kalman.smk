@@ -4,15 +4,6 @@
 STAGE_FIGURES["kalman"] = ["kalman_gap", "kalman_eigenvalues", "kalman_impulse_response"]
 
 
-def kalman_data_config(wildcards):
-    """The data job's config: its own system's spec and the data settings (another system, the
-    networks or the analysis settings do not re-simulate it)."""
-    return {
-        "system": job_config("kalman.systems.{system}")(wildcards),
-        "data": job_config("kalman.data")(wildcards),
-    }
-
-
 rule kalman_data:
     output:
         directory(f"{RESULTS}/kalman/data/{{system}}.zarr"),
@@ -29,7 +20,7 @@ rule kalman_data:
         mem_mb=1000,
         runtime=10,
     params:
-        cfg=kalman_data_config,
+        cfg=job_config(system="kalman.systems.{system}", data="kalman.data"),
         seed=config["seed"],
     script:
         "../../scripts/kalman_data.py"

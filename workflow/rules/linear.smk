@@ -8,19 +8,19 @@ rule linear_analysis:
     output:
         sweep=directory(f"{RESULTS}/linear/sweep.zarr"),
         claims=f"{RESULTS}/claims/linear.json",
-    params:
-        cfg=job_config("linear"),
-        seed=config["seed"],
     log:
         f"{LOGS}/linear/analysis.log",
     benchmark:
         f"{BENCHMARKS}/linear/analysis.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cfg=job_config("linear"),
+        seed=config["seed"],
     script:
         "../../scripts/linear_analysis.py"
 
@@ -45,13 +45,13 @@ rule linear_figures:
         f"{LOGS}/linear/figures.log",
     benchmark:
         f"{BENCHMARKS}/linear/figures.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/linear_figures.py"

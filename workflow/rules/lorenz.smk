@@ -25,11 +25,6 @@ LORENZ_MODELS = [f"{LORENZ}/models/{network}.zarr" for network in LORENZ_NETWORK
 LORENZ_ANALYSES = [f"{LORENZ}/analysis/{network}.zarr" for network in LORENZ_NETWORKS]
 
 
-def lorenz_reference_config(wildcards):
-    """Params function: the reference job's budget and the data's RK4 step."""
-    return {**config["lorenz"]["reference"], "dt": config["lorenz"]["data"]["dt"]}
-
-
 rule lorenz_data:
     output:
         directory(f"{LORENZ}/data.zarr"),
@@ -64,7 +59,7 @@ rule lorenz_reference:
         mem_mb=1000,
         runtime=20,
     params:
-        cfg=lorenz_reference_config,
+        cfg=job_config("lorenz.reference", dt="lorenz.data.dt"),
         seed=config["seed"],
     script:
         "../../scripts/lorenz_reference.py"

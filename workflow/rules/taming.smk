@@ -16,33 +16,43 @@ TAMING_NETWORKS = [
 rule taming_init:
     output:
         directory(f"{RESULTS}/taming/init.zarr"),
+    log:
+        f"{LOGS}/taming/init.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/init.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         cfg=job_config(
             "taming",
             drop=("replicates", "copy.delays", "copy.n_train", "copy.n_test", "train", "lyapunov", "analysis"),
         ),
         seed=config["seed"],
-    log:
-        f"{LOGS}/taming/init.log",
-    benchmark:
-        f"{BENCHMARKS}/taming/init.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        ENV
     script:
         "../../scripts/taming_init.py"
 
 
 rule taming_train:
+    output:
+        directory(f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
+    log:
+        f"{LOGS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
     wildcard_constraints:
         arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
         delay=r"[0-9]+",
         replicate=r"[0-9]+",
-    output:
-        directory(f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         cfg=job_config(
             "taming",
@@ -50,59 +60,33 @@ rule taming_train:
         ),
         seed=config["seed"],
         device=config["device"],
-    log:
-        f"{LOGS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.log",
-    benchmark:
-        f"{BENCHMARKS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    conda:
-        ENV
     script:
         "../../scripts/taming_train.py"
 
 
 rule taming_analyse:
-    wildcard_constraints:
-        arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
-        delay=r"[0-9]+",
-        replicate=r"[0-9]+",
     input:
         f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr",
     output:
         directory(f"{RESULTS}/taming/analysis/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
-    params:
-        # The test trials (copy settings but n_train), lambda1 and the gradient norms' trials.
-        cfg=job_config(
-            "taming",
-            drop=(
-                "archs",
-                "replicates",
-                "hidden_size",
-                "g",
-                "leaky_alpha",
-                "copy.delays",
-                "copy.n_train",
-                "init.n_lags",
-                "init.chaotic_g",
-                "leaky",
-                "train",
-                "analysis",
-            ),
-        ),
-        seed=config["seed"],
     log:
         f"{LOGS}/taming/analyse/{{arch}}/L{{delay}}/rep{{replicate}}.log",
     benchmark:
         f"{BENCHMARKS}/taming/analyse/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
+    wildcard_constraints:
+        arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
+        delay=r"[0-9]+",
+        replicate=r"[0-9]+",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        # The test trials, lambda1 and the gradient norms' trials.
+        cfg=job_config("taming", keep=("copy.n_symbols", "copy.length", "copy.n_test", "init.n_trials", "lyapunov")),
+        seed=config["seed"],
     script:
         "../../scripts/taming_analyse.py"
 
@@ -114,41 +98,19 @@ rule taming_claims:
     output:
         summary=directory(f"{RESULTS}/taming/summary.zarr"),
         claims=f"{RESULTS}/claims/taming.json",
-    params:
-        # The claims' tolerances and the training budget their notes report.
-        cfg=job_config(
-            "taming",
-            drop=(
-                "archs",
-                "replicates",
-                "hidden_size",
-                "g",
-                "leaky_alpha",
-                "init",
-                "leaky",
-                "lyapunov",
-                "copy.delays",
-                "copy.n_symbols",
-                "copy.length",
-                "copy.n_test",
-                "train.batch_size",
-                "train.optimizer",
-                "train.lr",
-                "train.schedule",
-                "train.grad_clip",
-                "train.checkpoint_every",
-            ),
-        ),
     log:
         f"{LOGS}/taming/claims.log",
     benchmark:
         f"{BENCHMARKS}/taming/claims.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        # The claims' tolerances and the training budget their notes report.
+        cfg=job_config("taming", keep=("analysis", "train.epochs", "copy.n_train")),
     script:
         "../../scripts/taming_claims.py"
 
@@ -179,13 +141,13 @@ rule taming_figures:
         f"{LOGS}/taming/figures.log",
     benchmark:
         f"{BENCHMARKS}/taming/figures.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     group:
         FIGURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/taming_figures.py"
