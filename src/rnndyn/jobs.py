@@ -204,6 +204,8 @@ def run(snakemake: Any, work: Callable[[Job], None]) -> None:
     limit_threads(int(snakemake.threads))
     with job_log(snakemake.log[0]) as log:
         job = job_from_snakemake(snakemake, log)
+        log.info("rule %s started%s, %d thread(s)", job.rule,
+                 "".join(f", {name}={value}" for name, value in job.wildcards.items()), job.threads)
         work(job)
         remove_checkpoints(job.checkpoint_dir)
 

@@ -79,6 +79,7 @@ def test_claims_are_logged_and_written(tmp_path):
     run(snakemake, lambda job: job.write_claims([claim]))
     assert read_claims(snakemake.output.claims) == [claim]
     log = Path(snakemake.log[0]).read_text()
+    assert "rule kalman_claims started, system=canonical2, arch=tanh, replicate=0, 1 thread(s)" in log
     assert "kalman/x: measured 1, expected 1 -> passed" in log and "1 claims, 0 FAILED" in log
 
 
