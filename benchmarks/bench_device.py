@@ -21,7 +21,6 @@ import logging
 import math
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np

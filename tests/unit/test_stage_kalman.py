@@ -23,6 +23,7 @@ from rnndyn.stages import kalman_networks as networks
 from rnndyn.store import array_digest, read_dataset, read_provenance, write_dataset
 from rnndyn.systems.lgssm import system_from_spec
 from rnndyn.training import TrainingInterrupted, train
+from rnndyn.training import network
 
 DATA = {"n_train": 4, "n_val": 2, "n_test": 16, "train_steps": 20, "test_steps": 300}
 ANALYSIS = {"burn_in": 30, "n_impulse_lags": 10}
@@ -158,7 +159,7 @@ def test_the_training_job_stores_its_network_and_resumes_after_preemption(data, 
     resumed_path = "results/kalman/models/sys/linear/resumed.zarr"
     checkpoint = Path("results/checkpoints/kalman/models/sys/linear/resumed/train.pt")
     with monkeypatch.context() as patch:
-        patch.setattr(networks, "train", functools.partial(train, callback=preempt))
+        patch.setattr(network, "train", functools.partial(train, callback=preempt))
         with pytest.raises(TrainingInterrupted) as interrupted:
             run(_train_snakemake(tmp_path, data_path, resumed_path), networks.train_job)
     assert interrupted.value.code == 75 and interrupted.value.epoch == 1

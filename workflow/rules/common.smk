@@ -23,6 +23,7 @@ ENV = "../../envs/rnndyn.yaml"
 # A local run ignores groups.
 FIGURES_GROUP = "figures"  # every stage's figure panels
 LORENZ_ANALYSES_GROUP = "lorenz_analyses"  # the per-network analyses of the Lorenz sweep
+TAMING_ANALYSES_GROUP = "taming_analyses"  # the per-network analyses of the copy-task sweep
 
 
 wildcard_constraints:

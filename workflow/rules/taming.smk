@@ -77,6 +77,8 @@ rule taming_analyse:
         arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
         delay=r"[0-9]+",
         replicate=r"[0-9]+",
+    group:
+        TAMING_ANALYSES_GROUP
     conda:
         ENV
     threads: 1

@@ -17,11 +17,11 @@ from rnndyn.analysis.fixed_points import (
     sample_initial_states,
 )
 from rnndyn.analysis.pca import principal_axes
-from rnndyn.models import RecurrentModel, build_model
-from rnndyn.models.trained import load_network, network_identity, network_store
+from rnndyn.models import RecurrentModel
+from rnndyn.models.trained import load_network, network_identity
 from rnndyn.seeding import Streams
 from rnndyn.stages.flipflop import N_BITS, all_codes, claims, memory_codes
-from rnndyn.training import train
+from rnndyn.training.network import train_network
 
 if TYPE_CHECKING:
     from rnndyn.jobs import Job
@@ -36,17 +36,12 @@ def train_job(job: Job) -> None:
     data, arch, cfg = job.read(), job.wildcards["arch"], job.config
     arguments = {"input_size": N_BITS, "hidden_size": cfg["hidden_size"], "output_size": N_BITS,
                  **cfg.get("options", {})}
-    model = build_model(arch, generator=job.streams.torch("init"), **arguments)
-    result = train(model, task_pairs(data, "train"), task_pairs(data, "val"), config=cfg["train"],
-                   seed=job.streams.torch("batches"), device=job.device,
-                   checkpoint_path=job.checkpoint_dir / "train.pt", log=job.log)
-    job.log.info("status %s after %d epochs, validation loss %.5g", result.status, result.epochs_run,
-                 result.final_val_loss)
     identity = {"stage": "flipflop", "arch": arch, "replicate": int(job.wildcards["replicate"])}
-    job.write(network_store(model, result.history, build={"arch": arch, **arguments}, identity=identity,
-                            status=result.status, device=result.device,
-                            title=f"{arch} network trained on the {N_BITS}-bit flip-flop"),
-              device=result.device)
+    store = train_network(arch, arguments, task_pairs(data, "train"), task_pairs(data, "val"), config=cfg["train"],
+                          streams=job.streams, identity=identity,
+                          title=f"{arch} network trained on the {N_BITS}-bit flip-flop",
+                          device=job.device, checkpoint_path=job.checkpoint_dir / "train.pt", log=job.log)
+    job.write(store, device=store.attrs["device"])
 
 
 def task_pairs(data: xr.Dataset, split: str, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:

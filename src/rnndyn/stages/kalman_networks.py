@@ -26,11 +26,11 @@ from rnndyn.analysis.kalman import (
     steady_state_kalman,
     time_varying_kalman_predict,
 )
-from rnndyn.models import RecurrentModel, build_model
-from rnndyn.models.trained import load_network, network_identity, network_store
+from rnndyn.models import RecurrentModel
+from rnndyn.models.trained import load_network, network_identity
 from rnndyn.stages.kalman import claims, system_of
 from rnndyn.systems.lgssm import stationary_state_covariance
-from rnndyn.training import train
+from rnndyn.training.network import train_network
 
 if TYPE_CHECKING:
     from rnndyn.jobs import Job
@@ -45,18 +45,13 @@ def train_job(job: Job) -> None:
     p, n = data.sizes["output"], data.sizes["state"]
     arguments = {"input_size": p, "hidden_size": cfg["hidden_per_state"] * n, "output_size": p,
                  **cfg.get("options", {})}
-    model = build_model(arch, generator=job.streams.torch("init"), **arguments)
-    result = train(model, training_pairs(data, "train"), training_pairs(data, "val"), config=cfg["train"],
-                   seed=job.streams.torch("batches"), device=job.device,
-                   checkpoint_path=job.checkpoint_dir / "train.pt", log=job.log)
-    job.log.info("status %s after %d epochs, validation loss %.5g", result.status, result.epochs_run,
-                 result.final_val_loss)
     identity = {"stage": "kalman", "system": job.wildcards["system"], "arch": arch,
                 "replicate": int(job.wildcards["replicate"])}
-    job.write(network_store(model, result.history, build={"arch": arch, **arguments}, identity=identity,
-                            status=result.status, device=result.device,
-                            title=f"{arch} network trained to predict the observations of {identity['system']}"),
-              device=result.device)
+    store = train_network(arch, arguments, training_pairs(data, "train"), training_pairs(data, "val"),
+                          config=cfg["train"], streams=job.streams, identity=identity,
+                          title=f"{arch} network trained to predict the observations of {identity['system']}",
+                          device=job.device, checkpoint_path=job.checkpoint_dir / "train.pt", log=job.log)
+    job.write(store, device=store.attrs["device"])
 
 
 def training_pairs(data: xr.Dataset, split: str,
