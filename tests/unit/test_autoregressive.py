@@ -1,13 +1,21 @@
-"""Linear autoregressive baseline for the Lorenz forecasting experiment (claim `takens`)."""
+"""Linear autoregressive baseline and linear-Gaussian nulls (claims `takens`, `dsr-metrics`)."""
 
 import numpy as np
 import pytest
 
+from scipy.signal import lfilter
+
 from rnndyn.analysis.autoregressive import (
     AutoregressiveCoefficients,
+    aaft_surrogates,
     autoregressive_rollout,
     fit_autoregressive,
+    fit_linear_gaussian_null,
+    simulate_linear_gaussian_null,
 )
+from rnndyn.analysis.dsr import HESS_2023, power_spectrum_distance, state_space_divergence
+from rnndyn.analysis.embedding import delay_cloud
+from rnndyn.systems.lorenz import integrate_lorenz
 
 
 def _simulate(weights, intercept, start, n, noise=None):
@@ -70,3 +78,103 @@ def test_rollout_rejects_a_warmup_of_the_wrong_length():
     coefs = AutoregressiveCoefficients(np.array([0.5, 0.1, 0.0]), 0.0)
     with pytest.raises(ValueError):
         autoregressive_rollout(coefs, np.zeros((2, 2)), 5)
+
+
+# ---- linear-Gaussian null ------------------------------------------------------------------
+
+
+def test_null_weights_equal_the_scalar_fit():
+    noise = np.random.default_rng(2).standard_normal((2, 3_000))
+    x = np.stack([_simulate([1.2, -0.5], 0.3, [0.0, 0.0], 2_998, n) for n in noise])
+    null, coefs = fit_linear_gaussian_null(x, 3, ridge=0.1), fit_autoregressive(x, 3, ridge=0.1)
+    np.testing.assert_allclose(null.weights[:, 0, 0], coefs.weights, rtol=1e-12)
+    assert null.intercept[0] == pytest.approx(coefs.intercept, rel=1e-12)
+
+
+def test_null_recovers_a_vector_ar1_and_its_noise_covariance():
+    rng = np.random.default_rng(3)
+    a, chol = np.array([[0.5, 0.2], [-0.1, 0.7]]), np.array([[1.0, 0.0], [0.5, 0.5]])
+    x = np.zeros((20_000, 2))
+    for t in range(1, x.shape[0]):
+        x[t] = a @ x[t - 1] + chol @ rng.standard_normal(2)
+    null = fit_linear_gaussian_null(x[None], 1)
+    # Standard errors ~ sqrt(Sigma_ii / (T var x_j)) ~ 0.006 for the weights and
+    # sqrt(2 / T) Sigma_ii ~ 0.01 for the covariance; the tolerances are about five of them.
+    np.testing.assert_allclose(null.weights[0], a, atol=0.03)
+    np.testing.assert_allclose(null.noise_covariance, chol @ chol.T, atol=0.05)
+
+
+def test_noisy_ar1_keeps_the_variance_and_lag1_autocorrelation_the_noiseless_one_loses():
+    a, n_data, n_series, n_steps = 0.9, 100_000, 40, 5_000
+    rng = np.random.default_rng(4)
+    data = lfilter([1.0], [1.0, -a], rng.standard_normal(n_data + 1_000))[1_000:]  # stationary AR(1), unit noise
+    null = fit_linear_gaussian_null(data, 1)
+    warmup = data[rng.integers(0, n_data, n_series)][:, None]  # stationary starts
+    generated = simulate_linear_gaussian_null(null, warmup, n_steps, rng)
+    assert generated.shape == (n_series, n_steps)
+    variance = generated.var()
+    lag1 = np.corrcoef(generated[:, 1:].ravel(), generated[:, :-1].ravel())[0, 1]
+    a_hat, noise_hat = null.weights[0, 0, 0], null.noise_covariance[0, 0]
+    # Against the fitted model's own stationary variance sigma^2 / (1 - a^2): only the simulation's
+    # spread, sqrt(2 (1 + a^2) / ((1 - a^2) n)) / sqrt(40) = 0.0098 relative per series of
+    # n = 5,000; 5 % is five of them.
+    assert variance == pytest.approx(noise_hat / (1 - a_hat**2), rel=0.05)
+    # Against the process's 1 / (1 - a^2) = 5.26: add the fit's error, sd(a_hat) =
+    # sqrt((1 - a^2) / T) = 0.0014 -> 2a / (1 - a^2) * 0.0014 = 1.3 % in variance, and
+    # sqrt(2 / T) = 0.45 % in sigma^2: 1.7 % in all, 8.5 % is five of it.
+    assert variance == pytest.approx(1.0 / (1.0 - a**2), rel=0.085)
+    # Lag-1 autocorrelation a: sd sqrt((1 - a^2) / 2e5) = 0.001 (simulation) and 0.0014 (fit).
+    assert lag1 == pytest.approx(a, abs=0.01)
+    # The noiseless rollout of the same fit relaxes to the mean: a^4000 ~ 1e-183.
+    noiseless = autoregressive_rollout(AutoregressiveCoefficients(null.weights[:, 0, 0], float(null.intercept[0])),
+                                       warmup, n_steps)
+    assert noiseless[:, 4_000:].var() < 1e-20
+    assert generated[:, 4_000:].var() > 4.0
+
+
+def test_null_run_is_reproducible_from_the_generator():
+    null = fit_linear_gaussian_null(np.random.default_rng(5).standard_normal((3, 200, 2)), 2)
+    warmup = np.zeros((3, 2, 2))
+    first = simulate_linear_gaussian_null(null, warmup, 50, np.random.default_rng(9))
+    again = simulate_linear_gaussian_null(null, warmup, 50, np.random.default_rng(9))
+    other = simulate_linear_gaussian_null(null, warmup, 50, np.random.default_rng(10))
+    assert first.shape == (3, 50, 2)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+# ---- amplitude-adjusted Fourier-transform surrogates ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lorenz_x():
+    """x(t) of two RK4 Lorenz trajectories, dt 0.01, 10,000 steps after 1,000 transient."""
+    states = integrate_lorenz(np.array([[1.0, 1.0, 20.0], [-3.0, 2.0, 25.0]]), dt=0.01, n_steps=10_000,
+                              n_transient=1_000)
+    return states[0, 1:, 0], states[1, 1:, 0]
+
+
+def test_aaft_keeps_the_values_exactly_and_the_spectrum_approximately(lorenz_x):
+    other, x = lorenz_x
+    surrogates = aaft_surrogates(x, 3, np.random.default_rng(11))
+    assert surrogates.shape == (3, x.shape[0])
+    for surrogate in surrogates:
+        np.testing.assert_array_equal(np.sort(surrogate), np.sort(x))  # the same amplitude distribution
+        assert not np.array_equal(surrogate, x)
+        # Smoothed spectra (Hess et al.'s D_H): 0.077-0.089 measured, against 0.015 between the
+        # two true trajectories and 1 for disjoint spectra.
+        assert power_spectrum_distance(surrogate, x, HESS_2023) < 0.15
+
+
+def test_an_aaft_surrogate_cannot_fake_the_lorenz_attractor(lorenz_x):
+    other, x = lorenz_x
+    surrogate = aaft_surrogates(x, 1, np.random.default_rng(12))[0]
+    cloud = {name: delay_cloud(series[None], 3, 10) for name, series in
+             (("x", x), ("other", other), ("surrogate", surrogate))}
+    true_vs_true = state_space_divergence(cloud["other"], cloud["x"], HESS_2023)
+    surrogate_vs_true = state_space_divergence(cloud["surrogate"], cloud["x"], HESS_2023)
+    # Delay vectors (3, lag 10 = 0.1 time units), 30 bins: 0.32 between the two true
+    # trajectories, 4.3-4.5 for surrogates (four measured): the same values and nearly the same
+    # spectrum, but not the same geometry.
+    assert true_vs_true < 0.5
+    assert surrogate_vs_true > 2.0 and surrogate_vs_true > 5 * true_vs_true
