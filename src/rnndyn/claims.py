@@ -29,7 +29,16 @@ _ID_PATTERN = re.compile(r"^(?P<claim>[a-z0-9-]+)/(?P<quantity>[A-Za-z0-9_.\-/=]
 N_STANDARD_ERRORS = 3.0
 """Tolerance of a claim judged against a reference by a batch mean: this many standard errors of the
 mean (a true claim fails by chance about 0.3 % of the time)."""
-COLUMNS = ("id", "description", "measured", "expected", "tolerance", "unit", "passed", "note")
+KINDS = ("identity", "theory", "finding")
+"""What a claim is: ``identity`` holds by construction (a check of the code, not a result);
+``theory`` is measured against an analytic or published value; ``finding`` is an empirical result
+over replicates, judged on an interval."""
+CRITERIA = ("=±tol", "=", "<=", ">=", "<", ">", "trend")
+"""The rule a claim applies: ``|measured − expected| <= tolerance``; exact equality (a count);
+``measured <= expected``; ``measured >= expected``; the strict bounds; a monotone trend over a sweep
+(``measured`` is its summary statistic, ``expected`` the value the trend must pass)."""
+COLUMNS = ("id", "kind", "criterion", "description", "measured", "expected", "tolerance", "unit", "passed",
+           "figure", "note")
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,14 @@ class Claim:
     passed
         Whether the claim holds.
     note
-        Anything a reader needs to interpret the row (budget, how many seeds, why it failed).
+        Anything a reader needs to interpret the row: where the expected value and the tolerance
+        come from (derived, published, or our declared choice), the budget, why it failed.
+    kind
+        One of :data:`KINDS`.
+    criterion
+        One of :data:`CRITERIA`.
+    figure
+        The figure (a name under ``results/figures/``) where the row can be seen, or ``""``.
     """
 
     id: str
@@ -63,8 +79,15 @@ class Claim:
     unit: str
     passed: bool
     note: str = ""
+    kind: str = ""
+    criterion: str = ""
+    figure: str = ""
 
     def __post_init__(self) -> None:
+        if self.kind not in KINDS and self.kind:  # TEMPORARY until every stage says its kinds
+            raise ValueError(f"claim {self.id!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.criterion not in CRITERIA and self.criterion:  # TEMPORARY
+            raise ValueError(f"claim {self.id!r}: criterion {self.criterion!r} is not one of {CRITERIA}")
         match = _ID_PATTERN.match(self.id)
         if match is None or match["claim"] not in STUDY_CLAIM_IDS:
             raise ValueError(
@@ -73,21 +96,32 @@ class Claim:
 
 
 def claim_close(
-    id: str, description: str, *, measured: float, expected: float, tolerance: float,
-    unit: str = "1", note: str = "",
+    id: str, description: str, *, kind: str = "", measured: float, expected: float, tolerance: float,
+    unit: str = "1", note: str = "", figure: str = "",
 ) -> Claim:
-    """A claim that holds when ``|measured - expected| <= tolerance`` (a NaN measurement fails)."""
+    """A claim that holds when ``|measured - expected| <= tolerance`` (criterion ``=±tol``; a NaN
+    measurement fails)."""
     measured = float(measured)
     passed = math.isfinite(measured) and abs(measured - expected) <= tolerance
-    return Claim(id, description, measured, float(expected), float(tolerance), unit, bool(passed), note)
+    return Claim(id, description, measured, float(expected), float(tolerance), unit, bool(passed), note,
+                 kind=kind, criterion="=±tol", figure=figure)
 
 
 def claim_holds(
-    id: str, description: str, *, measured: float, expected: float, passed: bool,
-    tolerance: float = 0.0, unit: str = "1", note: str = "",
+    id: str, description: str, *, kind: str = "", criterion: str = "", measured: float, expected: float, passed: bool,
+    tolerance: float = 0.0, unit: str = "1", note: str = "", figure: str = "",
 ) -> Claim:
-    """A claim whose pass criterion is a predicate the caller evaluated (a bound, a count, a sign)."""
-    return Claim(id, description, float(measured), float(expected), float(tolerance), unit, bool(passed), note)
+    """A claim whose rule (``criterion``: a bound, a count, a trend) the caller evaluated into ``passed``."""
+    return Claim(id, description, float(measured), float(expected), float(tolerance), unit, bool(passed), note,
+                 kind=kind, criterion=criterion, figure=figure)
+
+
+def summary_line(table: pd.DataFrame) -> str:
+    """"N passed, M FAILED; findings: a passed of b" for a claims table."""
+    passed = table["passed"].astype(bool)
+    findings = table["kind"] == "finding"
+    return (f"{int(passed.sum())} passed, {int((~passed).sum())} FAILED; "
+            f"findings: {int((passed & findings).sum())} passed of {int(findings.sum())}")
 
 
 def write_claims(claims: Iterable[Claim], path: str | Path) -> None:
@@ -120,23 +154,22 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
 
 def claims_html(table: pd.DataFrame) -> str:
     """A standalone HTML page of the claims table; failed rows are red and say FAILED."""
-    n_failed = int((~table["passed"].astype(bool)).sum())
     rows = []
     for _, row in table.iterrows():
         ok = bool(row["passed"])
         status = "passed" if ok else "FAILED"
-        cells = [row["id"], row["description"], _fmt(row["measured"]), _fmt(row["expected"]),
-                 _fmt(row["tolerance"]), row["unit"], status, row["note"]]
+        cells = [row["id"], row["kind"], row["criterion"], row["description"], _fmt(row["measured"]),
+                 _fmt(row["expected"]), _fmt(row["tolerance"]), row["unit"], status, row["figure"], row["note"]]
         tds = "".join(f"<td>{escape(str(c))}</td>" for c in cells)
         rows.append(f'<tr class="{"pass" if ok else "fail"}">{tds}</tr>')
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Claims</title><style>"
         "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;font-size:13px}tr.pass td:nth-child(7){color:#1a7f37;font-weight:bold}"
-        "tr.fail{background:#ffebe9}tr.fail td:nth-child(7){color:#cf222e;font-weight:bold}"
+        "padding:3px 6px;font-size:13px}tr.pass td:nth-child(9){color:#1a7f37;font-weight:bold}"
+        "tr.fail{background:#ffebe9}tr.fail td:nth-child(9){color:#cf222e;font-weight:bold}"
         "</style></head><body>"
-        f"<h2>Claims of the study: {len(table) - n_failed} passed, {n_failed} FAILED</h2>"
+        f"<h2>Claims of the study: {escape(summary_line(table))}</h2>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
     )
 
@@ -153,4 +186,4 @@ def table_job(job: Job) -> None:
     table.to_csv(job.output.csv, index=False)
     Path(job.output.html).write_text(claims_html(table))
     failed = table.loc[~table["passed"], "id"].tolist()
-    job.log.info("%d claims, %d FAILED%s", len(table), len(failed), f": {', '.join(failed)}" if failed else "")
+    job.log.info("%d claims: %s%s", len(table), summary_line(table), f" ({', '.join(failed)})" if failed else "")

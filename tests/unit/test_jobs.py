@@ -75,7 +75,7 @@ def test_a_job_without_a_seed_draws_nothing_and_says_so(tmp_path):
 def test_claims_are_logged_and_written(tmp_path):
     snakemake = _snakemake(tmp_path, rule="kalman_claims")
     claim = Claim(id="kalman/x", description="d", measured=1.0, expected=1.0, tolerance=0.1, unit="1",
-                  passed=True)
+                  passed=True, kind="theory", criterion="=±tol")
     run(snakemake, lambda job: job.write_claims([claim]))
     assert read_claims(snakemake.output.claims) == [claim]
     log = Path(snakemake.log[0]).read_text()

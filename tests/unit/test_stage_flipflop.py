@@ -3,6 +3,8 @@ known memories, analysis and claims."""
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,6 +14,7 @@ import torch
 import xarray as xr
 from scipy.optimize import brentq
 
+from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.jobs import run
 from rnndyn.models import build_model
 from rnndyn.models.trained import network_identity, network_store
@@ -26,6 +29,23 @@ FIXED_POINTS = {"n_initial_states": 256, "noise_std": 0.3, "n_iter": 500, "lr": 
 BUILD = {"arch": "vanilla", "input_size": 3, "hidden_size": 3, "output_size": 3}
 # The bistable neuron tanh(2 h) = h: its non-zero fixed points +-h*.
 H_STAR = brentq(lambda h: np.tanh(2.0 * h) - h, 0.5, 1.0, xtol=1e-15)
+
+
+def _stage_figures(name: str) -> list[str]:
+    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
+    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
+    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
+
+
+def _assert_labelled(claims, name: str) -> None:
+    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
+    figures = _stage_figures(name)
+    for c in claims:
+        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
+        assert c.figure in (*figures, ""), c.id
+        assert c.note, c.id
+        if c.kind == "finding":
+            assert "replicate" in c.note, c.id  # says over how many replicates it was judged
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +130,13 @@ def test_analysis_and_claims_on_known_memories(data):
     assert claims["flipflop/stable_fixed_points/vanilla"].passed
     assert claims["flipflop/stable_fixed_points/vanilla/replicate=0"].passed
     assert not claims["flipflop/stable_fixed_points/vanilla/replicate=1"].passed  # untrained: no 8 memories
+    _assert_labelled(claims.values(), "flipflop")
+    assert {c.kind for c in claims.values()} == {"finding"}
+    assert claims["flipflop/accuracy/vanilla"].criterion == "=±tol"  # accuracy <= 1: >= 0.99 is 1 +- 0.01
+    assert {c.criterion for i, c in claims.items() if "stable_fixed_points" in i} == {"="}
+    # The figure shows the lowest-validation-loss replicate (0) only.
+    assert claims["flipflop/stable_fixed_points/vanilla/replicate=0"].figure == "flipflop_fixed_points"
+    assert claims["flipflop/stable_fixed_points/vanilla/replicate=1"].figure == ""
 
 
 def test_the_training_job_stores_its_network_with_its_identity(data, tmp_path, monkeypatch):

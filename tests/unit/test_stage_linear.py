@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from rnndyn.analysis.linear import impulse_response, memory_horizon, predicted_memory_horizon
-from rnndyn.claims import read_claims
+from rnndyn.claims import CRITERIA, KINDS, read_claims
 from rnndyn.jobs import run
 from rnndyn.seeding import derive_seed
 from rnndyn.stages import linear as stage
@@ -20,6 +23,24 @@ CFG = {
     "n_unroll_steps": 50, "n_lags": 400, "tail_fraction": 0.5, "horizon_threshold": 0.01,
     "n_steps_constant_input": 600, "record_every": 50, "convergence_rtol": 1e-8,
 }
+
+
+def _stage_figures(name: str) -> list[str]:
+    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
+    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
+    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
+
+
+def _assert_labelled(claims, name: str) -> None:
+    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
+    figures = _stage_figures(name)
+    assert claims
+    for c in claims:
+        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
+        assert c.figure in (*figures, ""), c.id
+        assert c.note, c.id
+        if c.kind == "finding":
+            assert "replicates" in c.note, c.id
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +108,16 @@ def test_every_claim_passes_on_a_small_sweep(result):
     assert {c.id.split("/")[0] for c in claims} == {"memory", "linear-fixed-point"}
     failed = [(c.id, c.measured, c.tolerance) for c in claims if not c.passed]
     assert not failed
+
+
+def test_every_claim_says_its_kind_rule_and_figure(result):
+    claims = stage.claims(result)
+    _assert_labelled(claims, "linear")
+    by_id = {c.id: c for c in claims}
+    assert by_id["memory/unroll_max_rel_error"].kind == "identity"
+    assert by_id["memory/peak_amplification_normal"].kind == "identity"
+    assert by_id["memory/transient_growth_nonnormal"].criterion == ">"
+    assert by_id["linear-fixed-point/converged_rho_below_1"].criterion == "="
 
 
 def test_claims_fail_when_the_decay_rate_is_off(result):

@@ -27,10 +27,15 @@ from rnndyn.systems.lgssm import LinearGaussianSystem, simulate_lgssm, system_fr
 if TYPE_CHECKING:
     from rnndyn.jobs import Job
 
+# Our declared choice: a network within 0.1 dB (2.3 % in MSE) of the optimal predictor "recovers"
+# it; STUDY.md asks for the gap in dB but names no threshold.
 GAP_TOL_DB = 0.1
-# Ours: a tenth of the unit disc's radius, where the overlay of learned and Kalman eigenvalues
-# stops looking like one set of points.
+# Ours, chosen by eye: a tenth of the unit disc's radius, where the overlay of learned and Kalman
+# eigenvalues stops looking like one set of points. Not derived from the eigenvalues' condition.
 EIGENVALUE_TOL = 0.05
+# The figures (STAGE_FIGURES["kalman"] in workflow/rules/kalman.smk) where the claims can be seen.
+GAP_FIGURE = "kalman_gap"
+EIGENVALUE_FIGURE = "kalman_eigenvalues"
 
 
 def data_job(job: Job) -> None:
@@ -100,9 +105,10 @@ def claims(ds: xr.Dataset) -> list[Claim]:
             f"kalman/kf_mse_vs_floor/{system}",
             f"steady-state Kalman predictor's test MSE against tr(C P C^T + R) / p ({system})",
             measured=float(s["mse_kf"]), expected=float(s["mse_floor"]),
-            tolerance=N_STANDARD_ERRORS * float(s["mse_kf_se"]), unit="y^2",
-            note=f"tolerance {N_STANDARD_ERRORS:g} standard errors over test sequences; time-varying filter "
-                 f"{float(s['mse_tv']):.4g}"))
+            kind="theory", tolerance=N_STANDARD_ERRORS * float(s["mse_kf_se"]), unit="y^2", figure="",
+            note=f"expected: the analytic floor from the discrete algebraic Riccati equation (STUDY.md); "
+                 f"tolerance derived: {N_STANDARD_ERRORS:g} standard errors of the mean squared error over "
+                 f"the test sequences; time-varying filter {float(s['mse_tv']):.4g}; no figure shows it"))
         if "linear" not in ds["arch"].values:
             continue
         best = {arch: best_replicate(s.sel(arch=arch)) for arch in ds["arch"].values}
@@ -110,20 +116,31 @@ def claims(ds: xr.Dataset) -> list[Claim]:
         others = "; ".join(f"{arch}: gap {float(r['gap_db']):+.3f} dB, "
                            f"eigenvalue error {float(r['eigenvalue_error']):.3g}"
                            for arch, r in best.items() if arch != "linear")
+        n_replicates = int(s.sizes["replicate"])
         replicates = ", ".join(f"replicate {int(rep)}: {g:+.3f} dB ({st})" for rep, g, st in
                                zip(s["replicate"].values, s["gap_db"].sel(arch="linear").values,
                                    s["status"].sel(arch="linear").values))
         out.append(claim_close(
             f"kalman/gap_db/{system}",
             f"10 log10(MSE_RNN / MSE_KF) on the test split, linear network on {system}",
-            measured=float(b["gap_db"]), expected=0.0, tolerance=GAP_TOL_DB, unit="dB",
-            note=f"replicate with the lowest validation loss; {replicates}; burn-in {ds.attrs['burn_in']} steps; "
+            kind="finding", measured=float(b["gap_db"]), expected=0.0, tolerance=GAP_TOL_DB, unit="dB",
+            figure=GAP_FIGURE,
+            note=f"finding over {n_replicates} replicate(s), judged on one network (the replicate with the lowest "
+                 f"validation loss), not on an interval; expected 0 dB: the Kalman predictor is the optimal "
+                 f"linear predictor and a linear RNN can represent it (STUDY.md); tolerance {GAP_TOL_DB:g} dB: "
+                 f"our declared choice; {replicates}; burn-in {ds.attrs['burn_in']} steps; "
                  f"impulse-response error {float(b['impulse_error']):.3g}" + (f"; {others}" if others else "")))
         out.append(claim_close(
             f"kalman/eigenvalue_max_error/{system}",
             f"max |learned - Kalman| eigenvalue of the linear network's recurrence on {system} "
             f"(balanced truncation to n = {int(s['state_dim'])} states, Hungarian matching)",
-            measured=float(b["eigenvalue_error"]), expected=0.0, tolerance=EIGENVALUE_TOL,
-            note=f"first truncated / largest Hankel singular value {float(b['hankel_ratio']):.2g}; "
+            kind="finding", measured=float(b["eigenvalue_error"]), expected=0.0, tolerance=EIGENVALUE_TOL,
+            figure=EIGENVALUE_FIGURE,
+            note=f"finding over {n_replicates} replicate(s), judged on one network (the replicate with the lowest "
+                 f"validation loss), not on an interval; expected 0: the eigenvalues of A - A K C are "
+                 f"similarity-invariant (STUDY.md); tolerance {EIGENVALUE_TOL:g}: our declared choice, chosen by "
+                 f"eye (a tenth of the unit disc's radius), not derived from the eigenvalues' condition (a nearly "
+                 f"defective A - A K C moves its eigenvalues like eps^(1/m)); first truncated / largest Hankel "
+                 f"singular value {float(b['hankel_ratio']):.2g}; "
                  f"rho(W) {float(b['rho_W']):.3g}"))
     return out
