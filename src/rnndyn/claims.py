@@ -84,9 +84,9 @@ class Claim:
     figure: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS and self.kind:  # TEMPORARY until every stage says its kinds
+        if self.kind not in KINDS:
             raise ValueError(f"claim {self.id!r}: kind {self.kind!r} is not one of {KINDS}")
-        if self.criterion not in CRITERIA and self.criterion:  # TEMPORARY
+        if self.criterion not in CRITERIA:
             raise ValueError(f"claim {self.id!r}: criterion {self.criterion!r} is not one of {CRITERIA}")
         match = _ID_PATTERN.match(self.id)
         if match is None or match["claim"] not in STUDY_CLAIM_IDS:
@@ -96,7 +96,7 @@ class Claim:
 
 
 def claim_close(
-    id: str, description: str, *, kind: str = "", measured: float, expected: float, tolerance: float,
+    id: str, description: str, *, kind: str, measured: float, expected: float, tolerance: float,
     unit: str = "1", note: str = "", figure: str = "",
 ) -> Claim:
     """A claim that holds when ``|measured - expected| <= tolerance`` (criterion ``=±tol``; a NaN
@@ -108,7 +108,7 @@ def claim_close(
 
 
 def claim_holds(
-    id: str, description: str, *, kind: str = "", criterion: str = "", measured: float, expected: float, passed: bool,
+    id: str, description: str, *, kind: str, criterion: str, measured: float, expected: float, passed: bool,
     tolerance: float = 0.0, unit: str = "1", note: str = "", figure: str = "",
 ) -> Claim:
     """A claim whose rule (``criterion``: a bound, a count, a trend) the caller evaluated into ``passed``."""

@@ -196,13 +196,16 @@ def test_every_job_ran_on_slurm_with_the_resources_asked_for(slurm_run):
 
 
 def test_small_jobs_are_grouped(slurm_run):
-    """The figure jobs of all stages go to SLURM as one job; the Lorenz analyses (one network in the
-    tiny config) as group jobs too."""
+    """The figure jobs of all stages go to SLURM as one job; the per-network Lorenz and copy-task
+    analyses (one and three networks in the tiny config) as group jobs too."""
     submitted = _submitted_jobs(slurm_run.log)
     groups = {job.name: sorted(rule for rule, _ in job.members) for job in submitted if job.grouped}
     figures = sorted(rule for job in submitted for rule, _ in job.members if rule.endswith("_figures"))
     assert len(figures) == len(TINY_STAGES), figures
-    assert groups == {"figures": figures, "lorenz_analyses": ["lorenz_analyse"]}, groups
+    config = yaml.safe_load(TINY_CONFIG.read_text())["taming"]
+    n_taming = len(config["archs"]) * len(config["copy"]["delays"]) * config["replicates"]
+    assert groups == {"figures": figures, "lorenz_analyses": ["lorenz_analyse"],
+                      "taming_analyses": ["taming_analyse"] * n_taming}, groups
 
 
 def test_results_equal_those_of_a_local_run(slurm_run, local_run):
@@ -240,9 +243,11 @@ PREEMPTED_CHECKPOINT = Path("results/checkpoints/kalman/models/canonical2_0db/li
 
 
 def _preemption_config(directory: Path) -> Path:
-    """The tiny config's Kalman stage alone, with 2048 training sequences and 150 epochs."""
+    """The tiny config's Kalman stage alone, its linear network only, with 2048 training sequences and
+    150 epochs."""
     config = yaml.safe_load(TINY_CONFIG.read_text())
     kalman = config["kalman"]
+    kalman["archs"] = {"linear": kalman["archs"]["linear"]}
     kalman["data"]["n_train"] = 2048
     kalman["archs"]["linear"]["train"]["epochs"] = PREEMPTED_EPOCHS
     path = directory / "preemption.yaml"
