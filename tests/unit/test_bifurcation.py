@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,28 +15,10 @@ from rnndyn.analysis.bifurcation import (
     locate_pitchfork,
     scalar_fixed_points,
 )
-from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.stages import bistable as stage
+from tests.unit.claim_labels import assert_labelled
 
 W_REF = np.array([1.1, 1.5, 2.0, 3.0])
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    assert claims
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicates" in c.note, c.id
 
 
 def test_h_star_at_the_reference_weights_matches_an_independent_root_solve():
@@ -107,7 +86,7 @@ def test_every_claim_says_its_kind_rule_and_figure():
     analysis = {"n_grid": 401, "w_fine": {"start": 0.5, "stop": 3.0, "num": 51},
                 "b_fine": {"start": -1.5, "stop": 1.5, "num": 31}, "hyperbolic_margin": 0.05, "end_state_tol": 1e-6}
     claims = stage.claims(stage.analyse(stage.trajectories(cfg), analysis))
-    _assert_labelled(claims, "bistable")
+    assert_labelled(claims, "bistable")
     by_id = {c.id: c for c in claims}
     assert by_id["bistable/pitchfork_w"].kind == "theory" and by_id["bistable/pitchfork_w"].criterion == "=±tol"
     assert by_id["bistable/end_states_on_stable_fixed_points"].criterion == "="

@@ -1,20 +1,17 @@
 """The chaos stage (claim `lyapunov-gradient`) at tiny size: the random network, sweeps, summary, claims."""
 
-import ast
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.seeding import Streams, derive_seed
 from rnndyn.stages import chaos
 from rnndyn.stages.chaos_sweep import network_sweep
 from rnndyn.systems.random_rnn import coupling_matrix, gaussian_weight
+from tests.unit.claim_labels import assert_labelled
 
 SWEEP = {
     "g": [0.5, 2.5],
@@ -26,24 +23,6 @@ SWEEP = {
 ANALYSIS = {"zero_exponent_tol": 0.005, "g_star_tol": 0.1, "fixed_point_margin": 0.95, "fixed_point_tol": 0.002,
             "invariance_max_fraction": 0.5, "invariance_tol": 0.05, "dky_fraction_bound": 0.3333}
 BASE_SEED = 11
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    assert claims
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicates" in c.note, c.id
 
 
 def _streams(n, replicate):
@@ -137,7 +116,7 @@ def test_summary_and_claims(sweeps):
             "lyapunov-gradient/lambda1_at_stable_origin", "lyapunov-gradient/g_chaos_approaches_1_drive=0"} <= set(claims)
     # At the stable origin lambda1 = log(g rho(J)) (same 1/T error as above).
     assert claims["lyapunov-gradient/lambda1_at_stable_origin"].passed
-    _assert_labelled(list(claims.values()), "chaos")
+    assert_labelled(list(claims.values()), "chaos")
     assert claims["lyapunov-gradient/lambda1_at_stable_origin"].kind == "identity"
     assert claims["lyapunov-gradient/g_chaos_approaches_1_drive=0"].criterion == "trend"
     assert claims["lyapunov-gradient/dky_fraction_drive=0"].criterion == "<="

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import math
-import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,31 +10,13 @@ import pytest
 import xarray as xr
 
 from rnndyn.analysis.euler import gradient_sweep, system_matrix
-from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.jobs import run
 from rnndyn.seeding import Streams, derive_seed
 from rnndyn.stages import euler as stage
 from rnndyn.store import read_dataset, read_provenance
+from tests.unit.claim_labels import assert_labelled
 
 GRID = {"dt_over_boundary": {"start": 0.5, "stop": 1.5, "num": 11}, "T_values": [20, 40, 60, 80], "n_bisect": 40}
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    assert claims
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicates" in c.note, c.id
 
 
 @pytest.mark.parametrize("basis", ["orthogonal", "random"])
@@ -152,7 +131,7 @@ def test_lorenz_claims_use_three_standard_errors_of_the_difference_from_the_refe
     assert claims["euler/lorenz_spurious_growth_dt=0.02"].passed
     assert claims["euler/lorenz_lambda1_euler_dt=0.02"].tolerance == pytest.approx(tolerance, rel=1e-2)
     assert claims["euler/lorenz_lambda1_euler_dt=0.02"].expected == 1.4505
-    _assert_labelled(list(claims.values()), "euler")
+    assert_labelled(list(claims.values()), "euler")
     assert {c.kind for c in claims.values()} == {"theory"}
     assert claims["euler/lorenz_spurious_growth_dt=0.02"].criterion == ">="
     assert claims["euler/lorenz_lambda1_euler_dt=0.02"].figure == "euler_lorenz_lambda1"

@@ -3,8 +3,6 @@ known memories, analysis and claims."""
 
 from __future__ import annotations
 
-import ast
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +12,6 @@ import torch
 import xarray as xr
 from scipy.optimize import brentq
 
-from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.jobs import run
 from rnndyn.models import build_model
 from rnndyn.models.trained import network_identity, network_store
@@ -22,6 +19,7 @@ from rnndyn.seeding import Streams, derive_seed
 from rnndyn.stages import flipflop as stage
 from rnndyn.stages import flipflop_networks as networks
 from rnndyn.store import read_dataset, read_provenance, write_dataset
+from tests.unit.claim_labels import assert_labelled
 
 DATA = {"n_train": 4, "n_val": 4, "n_test": 16, "n_steps": 60, "pulse_prob": 0.05}
 FIXED_POINTS = {"n_initial_states": 256, "noise_std": 0.3, "n_iter": 500, "lr": 0.01, "q_tol_coarse": 1e-6,
@@ -29,23 +27,6 @@ FIXED_POINTS = {"n_initial_states": 256, "noise_std": 0.3, "n_iter": 500, "lr": 
 BUILD = {"arch": "vanilla", "input_size": 3, "hidden_size": 3, "output_size": 3}
 # The bistable neuron tanh(2 h) = h: its non-zero fixed points +-h*.
 H_STAR = brentq(lambda h: np.tanh(2.0 * h) - h, 0.5, 1.0, xtol=1e-15)
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicate" in c.note, c.id  # says over how many replicates it was judged
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +111,7 @@ def test_analysis_and_claims_on_known_memories(data):
     assert claims["flipflop/stable_fixed_points/vanilla"].passed
     assert claims["flipflop/stable_fixed_points/vanilla/replicate=0"].passed
     assert not claims["flipflop/stable_fixed_points/vanilla/replicate=1"].passed  # untrained: no 8 memories
-    _assert_labelled(claims.values(), "flipflop")
+    assert_labelled(claims.values(), "flipflop")
     assert {c.kind for c in claims.values()} == {"finding"}
     assert claims["flipflop/accuracy/vanilla"].criterion == "=±tol"  # accuracy <= 1: >= 0.99 is 1 +- 0.01
     assert {c.criterion for i, c in claims.items() if "stable_fixed_points" in i} == {"="}

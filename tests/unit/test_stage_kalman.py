@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
-import re
 import signal
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +14,6 @@ import torch
 import xarray as xr
 
 from rnndyn.analysis.kalman import kalman_predictor_matrices, linearised_recurrence, steady_state_kalman
-from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.jobs import run
 from rnndyn.models import build_model
 from rnndyn.models.trained import load_network, network_identity, network_store
@@ -27,26 +24,10 @@ from rnndyn.store import array_digest, read_dataset, read_provenance, write_data
 from rnndyn.systems.lgssm import system_from_spec
 from rnndyn.training import TrainingInterrupted, train
 from rnndyn.training import network
+from tests.unit.claim_labels import assert_labelled
 
 DATA = {"n_train": 4, "n_val": 2, "n_test": 16, "train_steps": 20, "test_steps": 300}
 ANALYSIS = {"burn_in": 30, "n_impulse_lags": 10}
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicate" in c.note, c.id  # says over how many replicates it was judged
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +117,7 @@ def test_kalman_mse_matches_the_floor_and_claims_can_fail(data):
     assert abs(float(ds["gap_db"].sel(system="sys", arch="linear", replicate=0))) < 1e-9
     # The claim reports the replicate with the lowest validation loss: the detuned one.
     assert not claims["kalman/eigenvalue_max_error/sys"].passed
-    _assert_labelled(claims.values(), "kalman")
+    assert_labelled(claims.values(), "kalman")
     kinds = {c.id.rsplit("/", 1)[0]: (c.kind, c.criterion, c.figure) for c in claims.values()}
     assert kinds == {"kalman/kf_mse_vs_floor": ("theory", "=±tol", ""),
                      "kalman/gap_db": ("finding", "=±tol", "kalman_gap"),

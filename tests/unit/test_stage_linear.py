@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import ast
 import math
-import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from rnndyn.analysis.linear import impulse_response, memory_horizon, predicted_memory_horizon
-from rnndyn.claims import CRITERIA, KINDS, read_claims
+from rnndyn.claims import read_claims
 from rnndyn.jobs import run
 from rnndyn.seeding import derive_seed
 from rnndyn.stages import linear as stage
 from rnndyn.store import read_dataset, read_provenance
+from tests.unit.claim_labels import assert_labelled
 
 CFG = {
     "rho": [0.5, 0.9, 1.0, 1.1], "n_matrices": 2, "n_hidden": 6, "coupling": 2.0, "n_inputs": 2,
     "n_unroll_steps": 50, "n_lags": 400, "tail_fraction": 0.5, "horizon_threshold": 0.01,
     "n_steps_constant_input": 600, "record_every": 50, "convergence_rtol": 1e-8,
 }
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    assert claims
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicates" in c.note, c.id
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +92,7 @@ def test_every_claim_passes_on_a_small_sweep(result):
 
 def test_every_claim_says_its_kind_rule_and_figure(result):
     claims = stage.claims(result)
-    _assert_labelled(claims, "linear")
+    assert_labelled(claims, "linear")
     by_id = {c.id: c for c in claims}
     assert by_id["memory/unroll_max_rel_error"].kind == "identity"
     assert by_id["memory/peak_amplification_normal"].kind == "identity"

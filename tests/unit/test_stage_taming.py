@@ -1,9 +1,6 @@
 """The taming stage (claim `taming`) at tiny size: gradient bounds, leaky time constant, copy task, claims."""
 
-import ast
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +8,12 @@ import torch
 import xarray as xr
 
 from rnndyn.analysis.gradients import gradient_growth_rate
-from rnndyn.claims import CRITERIA, KINDS
 from rnndyn.models import build_model
 from rnndyn.models.trained import network_identity
 from rnndyn.seeding import Streams, derive_seed, numpy_generator
 from rnndyn.stages import taming, taming_copy, taming_init
 from rnndyn.systems.tasks import copy_task
+from tests.unit.claim_labels import assert_labelled
 
 CFG = {
     "archs": ["vanilla", "orthogonal", "lstm"],
@@ -33,23 +30,6 @@ CFG = {
     "analysis": {"solve_accuracy": 0.9, "efold_rel_tol": 0.01},
 }
 EPS = np.finfo(np.float64).eps
-
-
-def _stage_figures(name: str) -> list[str]:
-    """STAGE_FIGURES["<name>"] as the stage's rule file declares it."""
-    text = (Path(__file__).parents[2] / "workflow" / "rules" / f"{name}.smk").read_text()
-    return ast.literal_eval(re.search(rf'^STAGE_FIGURES\["{name}"\] = (\[.*?\])$', text, re.M | re.S)[1])
-
-
-def _assert_labelled(claims, name: str) -> None:
-    """Every claim says its kind, its rule, a figure of the stage (or none) and a note."""
-    figures = _stage_figures(name)
-    for c in claims:
-        assert c.kind in KINDS and c.criterion in CRITERIA, c.id
-        assert c.figure in (*figures, ""), c.id
-        assert c.note, c.id
-        if c.kind == "finding":
-            assert "replicate" in c.note, c.id  # says over how many replicates it was judged
 
 
 def _copy_inputs(n_trials: int, n_steps: int, seed: int) -> torch.Tensor:
@@ -211,7 +191,7 @@ def test_every_claim_says_its_kind_rule_and_figure():
         runs = [_fake_run(a, L, 1.0 if solved and a == "orthogonal" else 0.1, lam1=-0.05)
                 for a in cfg["archs"] for L in cfg["copy"]["delays"]]
         claims = {c.id: c for c in taming.claims(taming.summarise(init, runs, cfg), cfg)}
-        _assert_labelled(claims.values(), "taming")
+        assert_labelled(claims.values(), "taming")
         labels = {i: (c.kind, c.criterion) for i, c in claims.items()}
         assert labels["taming/orthogonal_linear_gradient_norm"] == ("identity", "=±tol")
         assert labels["taming/spectral_gradient_norm_at_init"] == ("identity", "<=")
