@@ -23,8 +23,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from rnndyn.config import load_schema, validate_config
 from rnndyn.store import array_digest, read_dataset
-from tests.conftest import REPO, TINY_CONFIG, run_snakemake
+from tests.conftest import REPO, SCHEMA, TINY_CONFIG, run_snakemake
 from tests.slurm.conftest import PROFILE, cluster_names, rule_resources, slurm_profile
 
 pytestmark = [
@@ -202,7 +203,8 @@ def test_small_jobs_are_grouped(slurm_run):
     groups = {job.name: sorted(rule for rule, _ in job.members) for job in submitted if job.grouped}
     figures = sorted(rule for job in submitted for rule, _ in job.members if rule.endswith("_figures"))
     assert len(figures) == len(TINY_STAGES), figures
-    config = yaml.safe_load(TINY_CONFIG.read_text())["taming"]
+    # The tiny config with the schema's defaults filled in, as the workflow sees it.
+    config = validate_config(yaml.safe_load(TINY_CONFIG.read_text()), load_schema(SCHEMA))["taming"]
     n_taming = len(config["archs"]) * len(config["copy"]["delays"]) * config["replicates"]
     assert groups == {"figures": figures, "lorenz_analyses": ["lorenz_analyse"],
                       "taming_analyses": ["taming_analyse"] * n_taming}, groups
