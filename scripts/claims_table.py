@@ -1,4 +1,4 @@
-"""Rule claims_table: every stage's claims in results/claims.csv and an HTML table for the report."""
+"""Rule claims_table: every stage's claims in results/claims.csv."""
 from rnndyn.claims import table_job
 from rnndyn.jobs import run
 

@@ -153,23 +153,38 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
 
 
 def claims_html(table: pd.DataFrame) -> str:
-    """A standalone HTML page of the claims table; failed rows are red and say FAILED."""
+    """A standalone HTML page of the claims table: failed rows first, in red, saying FAILED.
+
+    A dimensionless unit shows as "–" (not "1", which reads as a value), and so does the tolerance
+    of a rule that has none (a bound, a count, a trend with tolerance 0).
+    """
+    order = sorted(range(len(table)), key=lambda i: bool(table["passed"].iloc[i]))  # stable: failed first
     rows = []
-    for _, row in table.iterrows():
+    for _, row in table.iloc[order].iterrows():
         ok = bool(row["passed"])
         status = "passed" if ok else "FAILED"
+        no_tolerance = row["tolerance"] == 0 and row["criterion"] != "=±tol"
         cells = [row["id"], row["kind"], row["criterion"], row["description"], _fmt(row["measured"]),
-                 _fmt(row["expected"]), _fmt(row["tolerance"]), row["unit"], status, row["figure"], row["note"]]
+                 _fmt(row["expected"]), "–" if no_tolerance else f"{row['tolerance']:.3g}",
+                 "–" if row["unit"] == "1" else row["unit"], status, row["figure"], row["note"]]
         tds = "".join(f"<td>{escape(str(c))}</td>" for c in cells)
         rows.append(f'<tr class="{"pass" if ok else "fail"}">{tds}</tr>')
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Claims</title><style>"
         "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;font-size:13px}tr.pass td:nth-child(9){color:#1a7f37;font-weight:bold}"
+        "padding:3px 6px;font-size:13px;vertical-align:top}th{position:sticky;top:0;background:#f6f8fa}"
+        "td:first-child{white-space:nowrap}td:nth-child(4){min-width:16em}td:last-child{min-width:32em}"
+        "tr.pass td:nth-child(9){color:#1a7f37;font-weight:bold}"
         "tr.fail{background:#ffebe9}tr.fail td:nth-child(9){color:#cf222e;font-weight:bold}"
         "</style></head><body>"
         f"<h2>Claims of the study: {escape(summary_line(table))}</h2>"
+        "<p>Kind: <b>identity</b> holds by construction (a check of the code), <b>theory</b> is measured "
+        "against an analytic or published value, <b>finding</b> is an empirical result over replicates. "
+        "Criterion: <b>=±tol</b> |measured − expected| ≤ tolerance; <b>=</b> exact; <b>&lt;=</b>, "
+        "<b>&gt;=</b>, <b>&lt;</b>, <b>&gt;</b> a bound (expected, widened by the tolerance where there is "
+        "one); <b>trend</b> a monotone change over a sweep (the note gives both ends). Failed claims come "
+        "first.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
     )
 
@@ -181,9 +196,9 @@ def _fmt(value: object) -> str:
 
 
 def table_job(job: Job) -> None:
-    """Job ``claims_table``: every stage's claims in ``results/claims.csv`` and an HTML table for the report."""
+    """Job ``claims_table``: every stage's claims in ``results/claims.csv`` (drawn, and rendered as HTML
+    for the report, by ``claims_figures``)."""
     table = claims_table(claim for path in job.input for claim in read_claims(path))
     table.to_csv(job.output.csv, index=False)
-    Path(job.output.html).write_text(claims_html(table))
     failed = table.loc[~table["passed"], "id"].tolist()
     job.log.info("%d claims: %s%s", len(table), summary_line(table), f" ({', '.join(failed)})" if failed else "")

@@ -23,7 +23,8 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
     """λ1 (mean ± spread over replicates) and D_KY / N against g, per N; one column per drive."""
     set_theme()
     drives = summary["drive"].values
-    fig, axes = plt.subplots(2, drives.size, figsize=(4.8 * drives.size, 6.6), squeeze=False, sharex=True)
+    # 4.5 in a column: two drives fit the report's ~900 px at full size (8 pt stays 8 pt).
+    fig, axes = plt.subplots(2, drives.size, figsize=(4.5 * drives.size, 6.6), squeeze=False, sharex=True)
     colors = _size_colors(summary["N"].values)
     g = summary["g"].values
     for col, drive in enumerate(drives):
@@ -45,8 +46,8 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
         top.set(ylabel="largest Lyapunov exponent λ1 (1/step)", title=f"drive σ = {drive:g}")
         bottom.axhline(summary.attrs["dky_fraction_bound"], color="0.5", lw=0.8, ls="--", label="bound")
         bottom.set(xlabel="gain g", ylabel="Kaplan–Yorke dimension / N")
-        top.legend(fontsize=7, loc="upper left")
-        bottom.legend(fontsize=7, loc="upper left")
+        top.legend(fontsize=8, loc="upper left")
+        bottom.legend(fontsize=8, loc="upper left")
     fig.suptitle("Random tanh networks: λ1 changes sign near g = 1 (dotted: mean g*)", fontsize=11)
     fig.tight_layout()
     return fig
@@ -57,18 +58,23 @@ def spectra_figure(summary: xr.Dataset) -> plt.Figure:
     set_theme()
     drive = summary["drive"].values[0]
     gains = summary["g_spectrum"].values
-    fig, axes = plt.subplots(1, gains.size, figsize=(3.0 * gains.size, 3.4), squeeze=False, sharey=True)
+    n_cols = min(3, gains.size)  # at most three panels a row
+    n_rows = -(-gains.size // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.0 * n_cols, 3.0 * n_rows), squeeze=False, sharey=True)
+    for ax in axes.ravel()[gains.size:]:
+        ax.set_visible(False)
     colors = _size_colors(summary["N"].values)
     x = summary["fraction"].values
-    for ax, g in zip(axes[0], gains):
+    for ax, g in zip(axes.ravel(), gains):
         for n, color in colors.items():
             spec = summary["spectrum"].sel(N=n, g_spectrum=g, drive=drive).mean("replicate")
             ax.plot(x, spec, color=color, lw=1.5, label=f"N = {n}")
         ax.axhline(0.0, color="0.3", lw=0.8)
         ax.axvline(summary.attrs["invariance_max_fraction"], color="0.6", lw=0.8, ls=":")
         ax.set(xlabel="i / N", title=f"g = {g:g}")
-    axes[0, 0].set_ylabel("Lyapunov exponent λ_i (1/step)")
-    axes[0, -1].legend(fontsize=7, loc="lower left")
+    for row in axes:
+        row[0].set_ylabel("Lyapunov exponent λ_i (1/step)")
+    axes[0, 0].legend(fontsize=8, loc="lower left")
     fig.suptitle(f"Lyapunov spectra against i/N (drive σ = {drive:g}; dotted: end of compared range)",
                  fontsize=11)
     fig.tight_layout()
@@ -79,7 +85,7 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
     """Left: mean log BPTT norm against lag, coloured by g (largest N, first replicate, first drive).
     Right: fitted growth rate against λ1 for every network, with the identity line."""
     set_theme()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.2))
     drive = summary["drive"].values[0]
     sel = summary.sel(drive=drive).isel(N=-1, replicate=0)
     g = summary["g"].values
@@ -109,7 +115,7 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
                        label="±max(5 %, 0.01)")
     right.set(xlabel="λ1 from QR (1/step)", ylabel="gradient growth rate (1/step)",
               title="Growth rate of the BPTT gradient = λ1")
-    right.legend(fontsize=7, loc="upper left")
+    right.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
 

@@ -47,7 +47,8 @@ def stability_region(gradients: xr.Dataset) -> plt.Figure:
         rate = np.clip(gradients["growth_rate"].sel(system=system).values, -span, span)
         scatter = ax.scatter(dominant.real, dominant.imag, c=rate, cmap="coolwarm", norm=norm, s=28,
                              marker=marker, edgecolors="0.3", linewidths=0.4, label=str(system), zorder=3)
-    fig.colorbar(scatter, ax=ax, label="measured growth rate of ||dL/dh_0|| (1/step, saturated)")
+    # Shrunk to the height of the equal-aspect axes (constrained layout sizes it to the cell).
+    fig.colorbar(scatter, ax=ax, shrink=0.6, label="measured growth rate of ||dL/dh_0||\n(1/step, saturated)")
     ax.axhline(0, color="0.6", lw=0.6)
     ax.axvline(0, color="0.6", lw=0.6)
     ax.set(xlabel="Re(dt lambda)", ylabel="Im(dt lambda)", aspect="equal",
@@ -58,10 +59,16 @@ def stability_region(gradients: xr.Dataset) -> plt.Figure:
 
 def gradient_norms(gradients: xr.Dataset) -> plt.Figure:
     """||dL/dh_0|| against T for a few dt around the boundary, one panel per system, and the
-    measured growth rate against dt / boundary for every system."""
+    measured growth rate against dt / boundary for every system; at most three panels a row."""
     set_theme()
     systems = gradients["system"].values
-    fig, axes = plt.subplots(1, systems.size + 1, figsize=(3.4 * (systems.size + 1), 3.6), layout="constrained")
+    n_panels = systems.size + 1
+    n_cols = min(3, n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, grid = plt.subplots(n_rows, n_cols, figsize=(9.0, 3.3 * n_rows), squeeze=False, layout="constrained")
+    axes = grid.ravel()
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
     ratio = gradients["dt_ratio"].values
     shown = np.unique(np.searchsorted(ratio, [ratio.min(), 0.9, 1.0, 1.1, ratio.max()]).clip(0, ratio.size - 1))
     norm = TwoSlopeNorm(vcenter=1.0, vmin=min(ratio.min(), 0.99), vmax=max(ratio.max(), 1.01))
@@ -69,12 +76,12 @@ def gradient_norms(gradients: xr.Dataset) -> plt.Figure:
     for ax, system in zip(axes, systems):
         for i in shown:
             norms = gradients["gradient_norm"].sel(system=system).values[i]
-            ax.plot(T, norms, marker="o", ms=3, color=plt.get_cmap("coolwarm")(norm(ratio[i])),
-                    label=f"dt/boundary = {ratio[i]:.2f}")
-        ax.set(yscale="log", xlabel="sequence length T (steps)", title=str(system))
-    axes[0].set_ylabel("||dL/dh_0||")
-    axes[0].legend(fontsize=7)
-    ax = axes[-1]
+            # The boundary itself would take the colour map's pale centre: black instead.
+            color = DATA_COLOR if np.isclose(ratio[i], 1.0) else plt.get_cmap("coolwarm")(norm(ratio[i]))
+            ax.plot(T, norms, marker="o", ms=3, color=color, label=f"dt/boundary = {ratio[i]:.2f}")
+        ax.set(yscale="log", xlabel="sequence length T (steps)", ylabel="||dL/dh_0||", title=str(system))
+    axes[0].legend(fontsize=8)
+    ax = axes[systems.size]
     for system, marker in zip(systems, _MARKERS):
         g = gradients.sel(system=system)
         ax.plot(ratio, g["growth_rate_predicted"], color="0.6", lw=1)
@@ -83,8 +90,8 @@ def gradient_norms(gradients: xr.Dataset) -> plt.Figure:
     ax.axhline(0, color=DATA_COLOR, lw=0.8)
     ax.axvline(1, color=UNSTABLE_COLOR, lw=0.8, ls="--")
     ax.set(xlabel="dt / analytic boundary", ylabel="growth rate (1/step)", ylim=(-1.5, 1.0),
-           title="Rate (grey: log max |1 + dt lambda|)")
-    ax.legend(fontsize=7, loc="lower right")
+           title="Rate (grey: log max |1 + dt λ|)")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 

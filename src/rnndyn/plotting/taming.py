@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.lines import Line2D
 
 from rnndyn.plotting.theme import set_theme
 
@@ -30,7 +31,7 @@ def _colors(names) -> dict[str, tuple]:
 def copy_figure(summary: xr.Dataset) -> plt.Figure:
     """Recall accuracy and cross-entropy / baseline against the delay L, one line per architecture."""
     set_theme()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.0))
     delays = summary["delay"].values
     for arch, color in _colors(summary["arch"].values).items():
         acc = summary["recall_accuracy"].sel(arch=arch)
@@ -47,8 +48,8 @@ def copy_figure(summary: xr.Dataset) -> plt.Figure:
     right.axhline(1.0, color="0.3", lw=0.8, ls="--", label="memoryless baseline")
     right.set(xlabel="delay L (steps)", ylabel="cross-entropy / (10 ln 8 / (L + 20))",
               title="Cross-entropy against the baseline")
-    left.legend(fontsize=7)
-    right.legend(fontsize=7)
+    left.legend(fontsize=8)
+    right.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -57,17 +58,17 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
     """Left: mean log gradient norm against lag at initialisation per architecture. Right: the leaky
     unit's impulse response with its e-fold time against −1/ln(1 − α)."""
     set_theme()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0), gridspec_kw={"width_ratios": [1.4, 1.0]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.6), gridspec_kw={"width_ratios": [1.3, 1.0]})
     lags = summary["init_lag"].values
     for arch, color in _colors(summary["init_arch"].values).items():
         mean = summary["init_log_gradient_norm"].sel(init_arch=arch).mean("init_trial")
         label = {"vanilla_chaotic": f"vanilla, g = {summary.attrs['chaotic_g']:g}",
                  "orthogonal_linear": "orthogonal, linear"}.get(arch, arch)
         left.plot(lags, mean / np.log(10.0), color=color, lw=1.5, label=label)
-    left.axhline(0.0, color="0.3", lw=0.8)
+    left.axhline(0.0, color="0.3", lw=0.8, zorder=1)  # under the orthogonal linear network's line, which lies on it
     left.set(xlabel="lag T − k (steps)", ylabel="log10 ||∂L/∂h_k|| (mean over trials)",
              title="BPTT gradient norm at initialisation", ylim=(-12, 12))
-    left.legend(fontsize=7, ncol=2)
+    left.legend(fontsize=8, ncol=2)
     t = summary["t"].values
     for i, alpha in enumerate(summary["alpha"].values):
         color = plt.get_cmap("viridis")(i / max(summary.sizes["alpha"] - 1, 1) * 0.9)
@@ -77,7 +78,7 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
     right.axhline(np.exp(-1.0), color="0.5", lw=0.8, ls=":")
     right.set(xlabel="steps after the impulse", ylabel="|h_t| / |h_0|", ylim=(1e-6, 1.5),
               title="Leaky unit: impulse response")
-    right.legend(fontsize=6)
+    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
     fig.tight_layout()
     return fig
 
@@ -101,6 +102,9 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
     ax.axhline(0.0, color="0.3", lw=0.8)
     ax.set(xlabel="copy-task delay L (steps)", ylabel="λ1 of the trained network (1/step)",
            title="Trained networks, autonomous: filled = delay solved")
-    ax.legend(fontsize=7)
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], ls="", marker="o", color="0.3", label="delay solved"),
+                Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="not solved")]
+    ax.legend(handles=handles, fontsize=8)
     fig.tight_layout()
     return fig
