@@ -72,12 +72,13 @@ def resume_difference(family: str, device: str, steps: int) -> float:
     return max(float((a.cpu() - b.cpu()).abs().max()) for a, b in pairs)
 
 
-def paper_lorenz_steps() -> list[tuple[int, int, str]]:
-    """(optimiser steps, window length, mode) of each training phase of one paper lorenz_train job."""
+def paper_lorenz_steps(family: str) -> list[tuple[int, int, str]]:
+    """(optimiser steps, window length, mode) of each training phase of one paper lorenz_train job of
+    ``family`` (its own recipe, ``lorenz.training.archs.<family>``; none if the paper config lacks it)."""
     cfg = yaml.safe_load(PAPER.read_text())["lorenz"]
     n_train, train_steps = cfg["data"]["n_train"], cfg["data"]["train_steps"]
     phases = []
-    for phase in cfg["training"]["phases"]:
+    for phase in cfg["training"]["archs"].get(family, {}).get("phases", []):
         # prediction_windows: every stride-th of the T - L windows of L + 1 samples.
         per_series = math.ceil((train_steps - phase["sequence_length"]) / phase["stride"])
         per_epoch = math.ceil(n_train * per_series / phase["batch_size"])
@@ -118,8 +119,12 @@ def main() -> None:
     where = "GPU" if cuda else "CPU (no GPU here)"
     print(f"\nOne paper lorenz_train job at hidden {HIDDEN} on the {where}, from the rates above "
           f"(a rollout step costs more than a teacher-forced one; taken as equal):")
-    phases, limit = paper_lorenz_steps(), lorenz_train_runtime_min()
+    limit = lorenz_train_runtime_min()
     for family in FAMILIES:
+        phases = paper_lorenz_steps(family)
+        if not phases:
+            print(f"  {family:8s} not in config/paper.yaml's Lorenz recipes")
+            continue
         minutes = sum(steps * length / LENGTH / rates[family] for steps, length, _ in phases) / 60
         fits = "fits" if minutes <= limit else "EXCEEDS"
         print(f"  {family:8s} {sum(s for s, _, _ in phases):6d} steps, about {minutes:6.0f} min: {fits} the "

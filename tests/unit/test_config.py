@@ -67,10 +67,10 @@ NOT_FINITE = [
     ({"linear": {"coupling": INF}}, "'linear.coupling': inf is not a finite number"),
     ({"kalman": {"systems": {"s": {"kind": "canonical", "n": 2, "rho": NAN}}}},
      "'kalman.systems.s.rho': nan is not a finite number"),
-    ({"lorenz": {"training": {"phases": [{"mode": "teacher", "epochs": 1, "lr": NAN}]}}},
-     "'lorenz.training.phases.0.lr': nan is not a finite number"),
-    ({"lorenz": {"training": {"phases": [{"mode": "teacher", "epochs": 1, "grad_clip": -INF}]}}},
-     "'lorenz.training.phases.0.grad_clip': -inf is not a finite number"),  # type [number, "null"]
+    ({"lorenz": {"training": {"archs": {"gru": {"phases": [{"mode": "teacher", "epochs": 1, "lr": NAN}]}}}}},
+     "'lorenz.training.archs.gru.phases.0.lr': nan is not a finite number"),
+    ({"lorenz": {"training": {"archs": {"gru": {"phases": [{"mode": "teacher", "epochs": 1, "grad_clip": -INF}]}}}}},
+     "'lorenz.training.archs.gru.phases.0.grad_clip': -inf is not a finite number"),  # type [number, "null"]
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import torch
 import xarray as xr
 
-from rnndyn.config import load_schema, validate_config
+from rnndyn.config import ConfigError, load_schema, validate_config
 from rnndyn.models.parameters import model_parameters
 from rnndyn.models.trained import load_network, network_identity
 from rnndyn.seeding import Streams, derive_seed
@@ -23,12 +24,19 @@ from tests.conftest import SCHEMA
 SEED = 11
 TINY = {
     "data": {"n_train": 3, "n_val": 2, "train_steps": 400, "n_test": 5, "warmup_steps": 60, "horizon_steps": 100,
-             "n_attractor": 2, "attractor_steps": 1200, "transient_steps": 300},
+             "n_attractor": 2, "attractor_steps": 1200, "transient_steps": 300,
+             "n_drive": 2, "drive_steps": 80},
     "reference": {"n_trajectories": 4, "t_total": 2.0, "t_transient": 1.0},
-    "training": {"archs": ["gru"], "hidden_sizes": [6], "replicates": 1, "phases": [
-        {"sequence_length": 50, "stride": 50, "input_noise": 0.05, "mode": "teacher", "epochs": 2, "lr": 0.01},
-        {"sequence_length": 40, "stride": 80, "mode": "rollout", "rollout_horizon": 8, "epochs": 1},
-    ]},
+    "settings": ["scalar", "full"],
+    "training": {"replicates": 1, "archs": {
+        "gru": {"hidden_sizes": [6], "phases": [
+            {"sequence_length": 50, "stride": 50, "input_noise": 0.05, "mode": "teacher", "epochs": 2, "lr": 0.01},
+            {"sequence_length": 40, "stride": 80, "mode": "rollout", "rollout_horizon": 8, "epochs": 1},
+        ]},
+        "shplrnn": {"hidden_sizes": [4], "options": {"hidden_width": 8}, "phases": [
+            {"sequence_length": 40, "stride": 80, "mode": "gtf", "epochs": 1, "lr": 0.003},
+        ]},
+    }},
     "analysis": {"plot_steps": 100, "lyapunov": {"n_trajectories": 2, "n_steps": 60, "n_transient": 20},
                  "takens": {"cloud_stride": 4, "n_landmarks": 60, "ami_max_lag": 30, "fnn_trajectories": 1,
                             "nolds_points": 300}},
@@ -38,19 +46,20 @@ TINY = {
 @pytest.fixture(scope="module")
 def cfg() -> dict:
     """The tiny section with every default filled in by the schema, as the workflow sees it."""
-    config = {"stages": ["lorenz"], "lorenz": {key: dict(value) for key, value in TINY.items()}}
+    config = {"stages": ["lorenz"], "lorenz": copy.deepcopy(TINY)}
     return validate_config(config, load_schema(SCHEMA))["lorenz"]
 
 
-def training_settings(cfg: dict) -> dict:
-    """What the training job gets: the phases, without the sweep lists."""
-    return {key: value for key, value in cfg["training"].items() if key not in ("archs", "hidden_sizes", "replicates")}
+def training_settings(cfg: dict, arch: str = "gru") -> dict:
+    """What the training job gets: its architecture's recipe without the sweep list."""
+    return {key: value for key, value in cfg["training"]["archs"][arch].items() if key != "hidden_sizes"}
 
 
-def train(data: xr.Dataset, cfg: dict, checkpoints, hidden: int = 6, replicate: int = 0) -> xr.Dataset:
-    return lorenz_training.train_network(data, "gru", hidden, replicate, cfg, Streams(SEED, "lorenz", "gru", hidden,
-                                         replicate), device="cpu", checkpoint_dir=checkpoints,
-                                         log=logging.getLogger("test"))
+def train(data: xr.Dataset, cfg: dict, checkpoints, hidden: int = 6, replicate: int = 0, arch: str = "gru",
+          setting: str = "scalar") -> xr.Dataset:
+    return lorenz_training.train_network(data, arch, hidden, replicate, cfg,
+                                         Streams(SEED, "lorenz", setting, arch, hidden, replicate), device="cpu",
+                                         checkpoint_dir=checkpoints, log=logging.getLogger("test"), setting=setting)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +76,8 @@ def trained(cfg, data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def truth(cfg, data) -> xr.Dataset:
-    return lorenz_truth.truth_analysis(data, cfg["analysis"], Streams(SEED, "lorenz").numpy("truth"))
+    return lorenz_truth.truth_analysis(data, cfg["analysis"], Streams(SEED, "lorenz").numpy("truth"),
+                                      Streams(SEED, "lorenz").numpy("null"))
 
 
 def test_data_streams_keep_their_keys(cfg):
@@ -107,6 +117,52 @@ def test_observation_noise_has_the_configured_size(cfg):
     assert noisy["x_train"].values.std() == pytest.approx(1.0, rel=1e-12)
 
 
+def test_full_observations_are_standardised_per_component_with_training_statistics(data):
+    u = data["u_train"].values
+    np.testing.assert_allclose(u.mean(axis=(0, 1)), 0.0, atol=1e-10)
+    np.testing.assert_allclose(u.std(axis=(0, 1)), 1.0, rtol=1e-10)
+    # Without noise the full observation is the clean state; its x is the scalar setting's x.
+    np.testing.assert_allclose(lorenz_data.observed(data, "attractor", "full"),
+                               lorenz_data.clean(data, "attractor", "full"), atol=1e-12)
+    np.testing.assert_allclose(data["u_test"].values[..., 0], data["x_test"].values, atol=1e-12)
+    assert lorenz_data.observed(data, "val", "scalar").shape == (*data["x_val"].shape, 1)
+
+
+def test_prediction_windows_of_three_components_keep_components_together():
+    x = np.arange(90.0).reshape(2, 15, 3)
+    inputs, targets = lorenz_training.prediction_windows(x, 4, 5)
+    assert inputs.shape == targets.shape == (6, 4, 3)
+    torch.testing.assert_close(inputs[:, 1:], targets[:, :-1])
+    # The second window of the first series starts at step 5: (15, 16, 17).
+    assert inputs[1, 0].tolist() == [15.0, 16.0, 17.0] and targets[3, -1].tolist() == [57.0, 58.0, 59.0]
+
+
+def test_full_setting_trains_and_analyses_a_shplrnn_with_gtf(cfg, data, truth):
+    ds = train(data, training_settings(cfg, "shplrnn"), None, hidden=4, arch="shplrnn", setting="full")
+    assert ds.attrs["build"] == {"arch": "shplrnn", "input_size": 3, "hidden_size": 4, "output_size": 3,
+                                 "hidden_width": 8}
+    assert ds.attrs["phase_modes"] == ["gtf"] and np.all(np.isfinite(ds["gtf_alpha"].values))
+    assert network_identity(ds)["setting"] == "full"
+    analysis = lorenz_analysis.analyse_network(load_network(ds), data, truth, cfg["analysis"],
+                                               Streams(SEED, "x").numpy("analysis"), setting="full")
+    for name in ("d_stsp_mikhaeil2022", "d_h_mikhaeil2022", "d_stsp_hess2023", "d_h_hess2023"):
+        assert "settings" in analysis[name].attrs and np.isfinite(float(analysis[name])), name
+    summary = lorenz.summarise([ds], [analysis.assign_attrs(identity=network_identity(ds))])
+    claims = {c.id: c for c in lorenz.network_claims(summary, truth)}
+    assert {"rnn-lyapunov/full_shplrnn_h4_lambda1", "rnn-lyapunov/full_shplrnn_h4_lambda1_vs_vlachas_gru40",
+            "rnn-lyapunov/full_best_lambda3", "dsr-metrics/full_shplrnn_h4_d_stsp_hess2023"} <= set(claims)
+    assert claims["rnn-lyapunov/full_shplrnn_h4_lambda1"].tolerance == pytest.approx(0.02 * 0.9056)
+    assert "mikhaeil2022" in claims["dsr-metrics/full_shplrnn_h4_d_stsp_mikhaeil2022"].note
+    assert claims["rnn-lyapunov/full_shplrnn_h4_lambda2_vs_vlachas_gru40"].tolerance == pytest.approx(0.0043)
+
+
+def test_median_interval_is_the_median_with_the_min_max_range():
+    median, note = lorenz.median_interval(np.array([0.9, 0.7, 1.0]))
+    assert median == 0.9 and "min-max [0.7, 1]" in note and "3 replicates" in note
+    median, note = lorenz.median_interval(np.array([0.9, np.nan, 1.0]))
+    assert "1 not finite" in note
+
+
 def test_prediction_windows_are_shifted_pairs():
     x = np.arange(30.0).reshape(2, 15)
     inputs, targets = lorenz_training.prediction_windows(x, 4, 5)
@@ -119,7 +175,7 @@ def test_prediction_windows_are_shifted_pairs():
 def test_training_records_every_phase_and_round_trips(trained, cfg, data):
     ds, _ = trained
     assert ds.attrs["status"] == "completed" and ds.attrs["phase_modes"] == ["teacher", "rollout"]
-    assert network_identity(ds) == {"stage": "lorenz", "arch": "gru", "hidden": 6, "replicate": 0}
+    assert network_identity(ds) == {"stage": "lorenz", "setting": "scalar", "arch": "gru", "hidden": 6, "replicate": 0}
     # Two teacher epochs then one rollout epoch, numbered 1..3 over the whole run.
     assert ds["phase"].values.tolist() == [0, 0, 1] and ds["epoch"].values.tolist() == [1, 2, 3]
     assert np.all(np.isfinite(ds["loss"].values))
@@ -137,14 +193,15 @@ def test_training_is_reproducible_from_the_streams(trained, cfg, data):
     assert array_digest(train(data, training_settings(cfg), None)) == array_digest(ds)
 
 
-def test_training_streams_keep_their_keys(cfg, data):
-    streams = Streams(SEED, "lorenz", "gru", 6, 0)
+def test_training_streams_are_keyed_by_the_output_path(cfg, data):
+    streams = Streams(SEED, "lorenz", "scalar", "gru", 6, 0)
     lorenz_training.train_network(data, "gru", 6, 0, training_settings(cfg), streams, device="cpu",
                                   checkpoint_dir=None, log=logging.getLogger("test"))
-    # The seeds of the old derive_seed(seed, "lorenz", arch, hidden, seed, purpose...).
+    # (stage, setting, arch, hidden, replicate, purpose...): the wildcards in the output path's order
+    # (the setting wildcard changed every Lorenz network's numbers against the old (arch, hidden, seed) keys).
     expected = {"init": ("init",), "input-noise/0": ("input-noise", 0), "batches/0": ("batches", 0),
                 "batches/1": ("batches", 1)}
-    assert streams.used == {key: derive_seed(SEED, "lorenz", "gru", 6, 0, *purpose)
+    assert streams.used == {key: derive_seed(SEED, "lorenz", "scalar", "gru", 6, 0, *purpose)
                             for key, purpose in expected.items()}
 
 
@@ -156,7 +213,7 @@ def test_completed_checkpoints_resume_without_training(trained, cfg, data):
 
 
 def test_input_noise_is_refused_outside_teacher_mode(cfg, data):
-    phases = [{**cfg["training"]["phases"][1], "input_noise": 0.1}]
+    phases = [{**cfg["training"]["archs"]["gru"]["phases"][1], "input_noise": 0.1}]
     with pytest.raises(ValueError, match="input noise"):
         train(data, {"phases": phases}, None, hidden=4)
 
@@ -194,19 +251,38 @@ def test_reference_claims_reach_the_literature_with_the_default_budget():
 def test_tiny_pipeline_gives_every_claim_a_finite_number(trained, cfg, data, truth):
     ds, _ = trained
     analysis = lorenz_analysis.analyse_network(load_network(ds), data, truth, cfg["analysis"],
-                                               Streams(SEED, "lorenz", "gru", 6, 0).numpy("analysis"))
+                                               Streams(SEED, "lorenz", "scalar", "gru", 6, 0).numpy("analysis"))
     assert analysis.sizes["exponent"] == 6 and analysis.sizes["test_trajectory"] == 5
     analysis = analysis.assign_attrs(identity=network_identity(ds))
     summary = lorenz.summarise([ds], [analysis])
-    assert summary["model"].values.tolist() == ["gru_h6_rep0"]
+    assert summary["model"].values.tolist() == ["scalar_gru_h6_rep0"]
     assert summary["hidden"].values.tolist() == [6] and summary["replicate"].values.tolist() == [0]
     claims = lorenz.network_claims(summary, truth)
     ids = {c.id for c in claims}
-    assert {"rnn-lyapunov/best_lambda1", "takens/hidden_h1_dominant_bars", "takens/true_x_fnn_dim3",
-            "dsr-metrics/gru_d_stsp_beats_linear", "dsr-metrics/gru_d_h_beats_linear"} <= ids
+    assert {"rnn-lyapunov/scalar_best_lambda1", "rnn-lyapunov/scalar_gru_h6_lambda3", "takens/scalar_gru_h6_hidden_d2",
+            "takens/hidden_h1_dominant_bars", "takens/true_x_fnn_dim3",
+            "dsr-metrics/scalar_gru_h6_d_stsp_beats_null", "dsr-metrics/scalar_gru_h6_d_h_beats_null"} <= ids
     # Tiny sizes may fail the claims, but every one carries a number or says why it has none.
     assert all(math.isfinite(c.measured) or c.note for c in claims)
     assert bool(summary["best"].values[0]) and bool(summary["best_of_arch"].values[0])
+
+
+def test_linear_gaussian_null_keeps_the_variance_and_loses_to_the_truth(cfg, data, truth):
+    # The noise-driven AR null keeps the data's stationary variance (the noiseless closed-loop AR
+    # relaxes to its mean), so a null that can win; independent true trajectories (the floor) beat
+    # it, and so must a network that rebuilt Lorenz.
+    window, n_steps = lorenz_data.attractor_window(data)
+    nulls = lorenz_truth.linear_gaussian_nulls(data, cfg["analysis"]["dsr"]["ar_order"], n_steps,
+                                               np.random.default_rng(0))
+    true = lorenz_data.true_x(data, "attractor")[:, window]
+    assert nulls["ar"].shape == true.shape and nulls["var"].shape == (*true.shape, 3)
+    # Ratio of variances within a factor 2: a relaxed (noiseless) AR would give ~0 after a few
+    # correlation times; the tiny split's few short series leave the fit loose.
+    assert 0.5 < nulls["ar"].var() / true.var() < 2.0
+    np.testing.assert_allclose(np.sort(nulls["aaft"], axis=1),
+                               np.sort(lorenz_data.true_x(data, "floor")[:, window], axis=1))
+    assert float(truth["floor_d_stsp"]) < float(truth["null_d_stsp"])
+    assert float(truth["floor_d_h"]) < min(float(truth["null_d_h"]), float(truth["aaft_d_h"]))
 
 
 def test_summary_joins_networks_by_identity_not_position():
@@ -214,10 +290,13 @@ def test_summary_joins_networks_by_identity_not_position():
         identity = {"stage": "lorenz", "arch": arch, "hidden": 4, "replicate": replicate}
         if kind == "model":
             return xr.Dataset({"val_loss": ("epoch", [1.0, loss])}, attrs={"identity": identity, "status": "completed"})
-        scalars = {name: ((), 0.0) for name in ("kaplan_yorke", "d_stsp", "d_h", "hidden_n_dominant_h1", "hidden_d2",
+        scalars = {name: ((), 0.0) for name in ("kaplan_yorke", "kaplan_yorke_intrinsic", "n_intrinsic", "d_stsp",
+                                                 "d_h", "hidden_n_dominant_h1", "hidden_d2",
                                                  "generated_delay_d2", "generated_x_d2_nolds", "bottleneck_hidden_true",
                                                  "bottleneck_hidden_delay")}
-        return xr.Dataset({"lyapunov_mean": ("exponent", [vpt, 0.0]), "vpt_test": ("test_trajectory", [vpt] * 3),
+        return xr.Dataset({"lyapunov_mean": ("exponent", [vpt, 0.0]), "conditional_mean": ("exponent", [-1.0, -2.0]),
+                           "intrinsic": ("exponent", [True, False]),
+                           "intrinsic_lambda": ("intrinsic_index", [vpt, np.nan, np.nan]), "vpt_test": ("test_trajectory", [vpt] * 3),
                            "vpt_val": ("val_window", [vpt] * 2), "generated_x_fnn": ("fnn_dim", [0.5, 0.0]), **scalars},
                           coords={"fnn_dim": [2, 3]}, attrs={"identity": identity})
     models = [store("gru", 0, 0, 0.2, "model"), store("gru", 1, 0, 0.1, "model"), store("lstm", 0, 0, 0.3, "model")]
@@ -225,7 +304,7 @@ def test_summary_joins_networks_by_identity_not_position():
     analyses = [store("lstm", 0, 3.0, 0, "analysis"), store("gru", 0, 1.0, 0, "analysis"),
                 store("gru", 1, 2.0, 0, "analysis")]
     summary = lorenz.summarise(models, analyses)
-    assert summary["model"].values.tolist() == ["gru_h4_rep0", "gru_h4_rep1", "lstm_h4_rep0"]
+    assert summary["model"].values.tolist() == ["scalar_gru_h4_rep0", "scalar_gru_h4_rep1", "scalar_lstm_h4_rep0"]
     np.testing.assert_array_equal(summary["vpt_val_median"].values, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(summary["final_val_loss"].values, [0.2, 0.1, 0.3])
     assert summary["best"].values.tolist() == [False, False, True]
@@ -243,3 +322,40 @@ def test_light_jobs_import_neither_torch_nor_seaborn(module, forbidden):
     code = f"import sys, {module}; print(' '.join(m for m in {forbidden!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (lambda t: t["archs"]["gru"]["phases"][0].update(mode="sparse_tf", input_noise=0.0, tf_interval=0),
+     "lorenz.training.archs.gru.phases.0.tf_interval"),
+    (lambda t: t["archs"]["gru"]["phases"][0].update(mode="sparse_tf", input_noise=0.0, tf_interval=2.5),
+     "lorenz.training.archs.gru.phases.0.tf_interval"),
+    (lambda t: t["archs"]["gru"]["phases"][0].update(mode="gtf", input_noise=0.0, gtf_alpha=1.5),
+     "lorenz.training.archs.gru.phases.0.gtf_alpha"),
+    (lambda t: t["archs"]["gru"]["phases"][0].update(mode="gtf", input_noise=0.0, gtf_alpha=-0.1),
+     "lorenz.training.archs.gru.phases.0.gtf_alpha"),
+    (lambda t: t["archs"]["gru"]["phases"][0].update(mode="gtf", input_noise=0.0, gtf_alpha="fixed"),
+     "lorenz.training.archs.gru.phases.0.gtf_alpha"),
+    (lambda t: t["archs"]["gru"]["phases"][0].update(mode="forcing"), "lorenz.training.archs.gru.phases.0.mode"),
+    (lambda t: t["archs"].update(transformer=t["archs"]["gru"]), "lorenz.training.archs"),
+    (lambda t: t["archs"]["gru"].pop("hidden_sizes"), "lorenz.training.archs.gru"),
+    (lambda t: t.update(replicates=0), "lorenz.training.replicates"),
+])
+def test_schema_refuses_bad_training_settings_naming_the_key(change, key):
+
+    training = copy.deepcopy(TINY["training"])
+    change(training)
+    config = {"stages": ["lorenz"], "lorenz": {**copy.deepcopy(TINY), "training": training}}
+    with pytest.raises(ConfigError, match=f"'{key}'") as error:
+        validate_config(config, load_schema(SCHEMA))
+    assert len(str(error.value).splitlines()) == 2, str(error.value)
+
+
+def test_schema_accepts_every_mode_and_family():
+    config = {"stages": ["lorenz"], "lorenz": {"settings": ["full"], "training": {"archs": {
+        "shplrnn": {"hidden_sizes": [3], "options": {"hidden_width": 5}, "phases": [
+            {"mode": "gtf", "epochs": 1, "gtf_alpha": 0.3}, {"mode": "gtf", "epochs": 1},
+            {"mode": "sparse_tf", "epochs": 1, "tf_interval": 7}, {"mode": "rollout", "epochs": 1}]},
+        "lstm": {"hidden_sizes": [4], "phases": [{"mode": "teacher", "epochs": 1}]}}}}}
+    lorenz = validate_config(config, load_schema(SCHEMA))["lorenz"]
+    assert lorenz["training"]["archs"]["shplrnn"]["phases"][1]["gtf_alpha"] == "adaptive"
+    assert lorenz["training"]["archs"]["lstm"]["options"] == {}

@@ -8,11 +8,13 @@ from rnndyn.analysis.embedding import delay_embedding
 from rnndyn.analysis.topology import (
     MAX_COMPONENTS,
     bottleneck_distance,
+    certified_persistence,
     densest,
     dominant_bars,
     farthest_point_sample,
     normalise_cloud,
     persistence_diagrams,
+    persistence_ratios,
     standardise,
     wasserstein_distance,
 )
@@ -110,6 +112,33 @@ def test_dominant_bars_counts_relative_to_the_most_persistent():
     assert dominant_bars(diagram, fraction=0.1) == 3
     assert dominant_bars(10.0 * diagram) == 2  # scale-free
     assert dominant_bars(np.empty((0, 2))) == 0
+
+
+def test_dominant_bars_must_exceed_the_certified_persistence():
+    diagram = np.array([[0.0, 1.0], [0.1, 0.7], [0.2, 0.4]])  # persistences 1, .6, .2
+    assert dominant_bars(diagram, min_persistence=0.5) == 2
+    assert dominant_bars(diagram, min_persistence=0.6) == 1  # strictly longer than the threshold
+    # Noise only: every bar below the threshold, none dominant, though the longest is "dominant"
+    # relative to itself.
+    assert dominant_bars(diagram, min_persistence=1.0) == 0
+    with pytest.raises(ValueError):
+        dominant_bars(diagram, min_persistence=-0.1)
+
+
+def test_certified_persistence_is_two_covering_radii():
+    points = np.linspace(0.0, 1.0, 11)[:, None]  # spacing 0.1
+    # Landmarks 0, 0.4, 1: the farthest point from them is 0.7 (0.3 from 0.4 and from 1).
+    landmarks = points[[0, 4, 10]]
+    assert certified_persistence(points, landmarks) == pytest.approx(2 * 0.3, abs=1e-12)
+    assert certified_persistence(points, points) == 0.0
+
+
+def test_persistence_ratios():
+    diagram = np.array([[0.2, 0.4], [0.0, 1.0], [0.1, 0.7]])  # persistences .2, 1, .6, unsorted
+    np.testing.assert_allclose(persistence_ratios(diagram), [0.6, 0.2], rtol=1e-12)
+    # A missing bar lies on the diagonal: persistence 0.
+    np.testing.assert_allclose(persistence_ratios(diagram[1:2]), [0.0, 0.0])
+    assert np.all(np.isnan(persistence_ratios(np.empty((0, 2)))))
 
 
 def test_diagram_distances_of_a_diagram_with_itself_are_zero(lorenz):

@@ -173,16 +173,22 @@ def test_changing_a_claim_tolerance_reruns_only_the_claims(run_dir, tmp_path):
     config["chaos"].setdefault("analysis", {})["g_star_tol"] = 0.123
     scheduled = _scheduled(run_dir, config, tmp_path)
     assert "chaos_analysis" in scheduled, scheduled
-    assert set(scheduled) <= {"chaos_analysis", "chaos_figures", "claims_table", "all"}, scheduled
+    assert set(scheduled) <= {"chaos_analysis", "chaos_figures", "claims_table", "claims_figures", "all"}, scheduled
 
 
 def test_adding_a_replicate_or_a_size_trains_only_the_new_networks(run_dir, tmp_path):
     config = _tiny()
     lorenz = config["lorenz"]["training"]
-    n_before = len(lorenz["archs"]) * len(lorenz["hidden_sizes"]) * lorenz["replicates"]
+    n_settings = len(config["lorenz"]["settings"])
+
+    def n_networks() -> int:
+        return n_settings * sum(len(a["hidden_sizes"]) for a in lorenz["archs"].values()) * lorenz["replicates"]
+
+    n_before = n_networks()
     lorenz["replicates"] += 1
-    lorenz["hidden_sizes"] = [*lorenz["hidden_sizes"], max(lorenz["hidden_sizes"]) + 2]
-    n_new = len(lorenz["archs"]) * len(lorenz["hidden_sizes"]) * lorenz["replicates"] - n_before
+    gru = lorenz["archs"]["gru"]
+    gru["hidden_sizes"] = [*gru["hidden_sizes"], max(gru["hidden_sizes"]) + 2]
+    n_new = n_networks() - n_before
     config["kalman"]["replicates"] += 1
     config["chaos"]["sizes"] = [*config["chaos"]["sizes"], max(config["chaos"]["sizes"]) + 4]
     scheduled = _scheduled(run_dir, config, tmp_path)
@@ -191,7 +197,7 @@ def test_adding_a_replicate_or_a_size_trains_only_the_new_networks(run_dir, tmp_
     assert scheduled.get("chaos_sweep") == config["chaos"]["replicates"], scheduled
     assert set(scheduled) <= {"lorenz_train", "lorenz_analyse", "lorenz_claims", "lorenz_figures", "kalman_train",
                               "kalman_analysis", "kalman_figures", "chaos_sweep", "chaos_analysis",
-                              "chaos_figures", "claims_table", "all"}, scheduled
+                              "chaos_figures", "claims_table", "claims_figures", "all"}, scheduled
 
 
 def test_changing_a_training_setting_retrains_only_the_networks_it_affects(run_dir, tmp_path):
@@ -202,4 +208,4 @@ def test_changing_a_training_setting_retrains_only_the_networks_it_affects(run_d
     archs[changed]["train"]["lr"] *= 2
     scheduled = _scheduled(run_dir, config, tmp_path)
     assert scheduled.get("kalman_train") == len(config["kalman"]["systems"]) * config["kalman"]["replicates"]
-    assert set(scheduled) <= {"kalman_train", "kalman_analysis", "kalman_figures", "claims_table", "all"}, scheduled
+    assert set(scheduled) <= {"kalman_train", "kalman_analysis", "kalman_figures", "claims_table", "claims_figures", "all"}, scheduled

@@ -1,12 +1,17 @@
-# Claims `takens`, `rnn-lyapunov`, `dsr-metrics`: Lorenz-63 -> RNN trained on x(t) alone -> closed-loop
-# Lyapunov spectrum, Takens topology and reconstruction metrics.
-# data -> reference spectrum | truth (embedding, floor, AR baseline) | train (arch x hidden x replicate)
-# -> closed-loop analysis per network -> summary and claims -> figures.
+# Claims `takens`, `rnn-lyapunov`, `dsr-metrics`: Lorenz-63 -> RNN trained on x(t) alone (setting
+# scalar) or on (x, y, z) (setting full) -> closed-loop Lyapunov spectrum, Takens topology and
+# reconstruction metrics.
+# data -> reference spectrum | truth (embedding, floor, AR baseline)
+# | train (setting x arch x hidden x replicate, each arch with its own recipe)
+# -> closed-loop analysis per network -> summary and claims per setting -> figures.
 
 STAGE_FIGURES["lorenz"] = [
     "lorenz_attractors",
     "lorenz_persistence",
     "lorenz_spectra",
+    "lorenz_intrinsic",
+    "lorenz_dimension",
+    "lorenz_sweep",
     "lorenz_convergence",
     "lorenz_vpt",
     "lorenz_training",
@@ -14,11 +19,13 @@ STAGE_FIGURES["lorenz"] = [
 ]
 LORENZ = f"{RESULTS}/lorenz"
 
-# The sweep: every architecture, hidden size and replicate of the config, as <arch>/h<hidden>/rep<replicate>.
+# The sweep: every setting, architecture, hidden size (the architecture's own) and replicate of the
+# config, as <setting>/<arch>/h<hidden>/rep<replicate>.
 LORENZ_NETWORKS = [
-    f"{arch}/h{hidden}/rep{replicate}"
-    for arch in config["lorenz"]["training"]["archs"]
-    for hidden in config["lorenz"]["training"]["hidden_sizes"]
+    f"{setting}/{arch}/h{hidden}/rep{replicate}"
+    for setting in config["lorenz"]["settings"]
+    for arch, recipe in config["lorenz"]["training"]["archs"].items()
+    for hidden in recipe["hidden_sizes"]
     for replicate in range(config["lorenz"]["training"]["replicates"])
 ]
 LORENZ_MODELS = [f"{LORENZ}/models/{network}.zarr" for network in LORENZ_NETWORKS]
@@ -92,13 +99,14 @@ rule lorenz_train:
     input:
         f"{LORENZ}/data.zarr",
     output:
-        directory(f"{LORENZ}/models/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr"),
+        directory(f"{LORENZ}/models/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr"),
     log:
-        f"{LOGS}/lorenz/train/{{arch}}/h{{hidden}}/rep{{replicate}}.log",
+        f"{LOGS}/lorenz/train/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.log",
     benchmark:
-        f"{BENCHMARKS}/lorenz/train/{{arch}}/h{{hidden}}/rep{{replicate}}.tsv"
+        f"{BENCHMARKS}/lorenz/train/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.tsv"
     wildcard_constraints:
-        arch=r"vanilla|leaky|orthogonal|spectral|lstm|gru",
+        setting=r"scalar|full",
+        arch=r"vanilla|leaky|orthogonal|spectral|lstm|gru|linear|shplrnn",
         hidden=r"[0-9]+",
         replicate=r"[0-9]+",
     conda:
@@ -110,8 +118,9 @@ rule lorenz_train:
         # (benchmarks/bench_device.py); a job past its limit resumes from its checkpoint on retry.
         runtime=240,
     params:
-        # The phases only: adding an architecture, a hidden size or a replicate retrains no network.
-        cfg=job_config("lorenz.training", drop=("archs", "hidden_sizes", "replicates")),
+        # Its architecture's recipe only (options, phases): adding a setting, an architecture, a
+        # hidden size or a replicate, or changing another architecture's recipe, retrains no network.
+        cfg=job_config("lorenz.training.archs.{arch}", drop=("hidden_sizes",)),
         seed=config["seed"],
         device=config["device"],
     script:
@@ -120,17 +129,18 @@ rule lorenz_train:
 
 rule lorenz_analyse:
     input:
-        network=f"{LORENZ}/models/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr",
+        network=f"{LORENZ}/models/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr",
         data=f"{LORENZ}/data.zarr",
         truth=f"{LORENZ}/truth.zarr",
     output:
-        directory(f"{LORENZ}/analysis/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr"),
+        directory(f"{LORENZ}/analysis/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.zarr"),
     log:
-        f"{LOGS}/lorenz/analyse/{{arch}}/h{{hidden}}/rep{{replicate}}.log",
+        f"{LOGS}/lorenz/analyse/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.log",
     benchmark:
-        f"{BENCHMARKS}/lorenz/analyse/{{arch}}/h{{hidden}}/rep{{replicate}}.tsv"
+        f"{BENCHMARKS}/lorenz/analyse/{{setting}}/{{arch}}/h{{hidden}}/rep{{replicate}}.tsv"
     wildcard_constraints:
-        arch=r"vanilla|leaky|orthogonal|spectral|lstm|gru",
+        setting=r"scalar|full",
+        arch=r"vanilla|leaky|orthogonal|spectral|lstm|gru|linear|shplrnn",
         hidden=r"[0-9]+",
         replicate=r"[0-9]+",
     group:
@@ -142,7 +152,7 @@ rule lorenz_analyse:
         mem_mb=2000,
         runtime=60,
     params:
-        cfg=job_config("lorenz.analysis"),
+        cfg=job_config("lorenz.analysis", drop=("takens.sweep_keeps", "takens.sweep_fractions")),
         seed=config["seed"],
     script:
         "../../scripts/lorenz_analyse.py"
@@ -195,6 +205,24 @@ rule lorenz_figures:
         spectra_png=report(
             f"{RESULTS}/figures/lorenz_spectra.png",
             caption="../report/lorenz_spectra.rst",
+            category="Lorenz: Takens and Lyapunov",
+        ),
+        intrinsic_pdf=f"{RESULTS}/figures/lorenz_intrinsic.pdf",
+        intrinsic_png=report(
+            f"{RESULTS}/figures/lorenz_intrinsic.png",
+            caption="../report/lorenz_intrinsic.rst",
+            category="Lorenz: Takens and Lyapunov",
+        ),
+        dimension_pdf=f"{RESULTS}/figures/lorenz_dimension.pdf",
+        dimension_png=report(
+            f"{RESULTS}/figures/lorenz_dimension.png",
+            caption="../report/lorenz_dimension.rst",
+            category="Lorenz: Takens and Lyapunov",
+        ),
+        sweep_pdf=f"{RESULTS}/figures/lorenz_sweep.pdf",
+        sweep_png=report(
+            f"{RESULTS}/figures/lorenz_sweep.png",
+            caption="../report/lorenz_sweep.rst",
             category="Lorenz: Takens and Lyapunov",
         ),
         convergence_pdf=f"{RESULTS}/figures/lorenz_convergence.pdf",

@@ -6,7 +6,7 @@ A tangent basis ``Q`` (``d × k`` orthonormal) is pushed forward by the Jacobian
 Nagashima 1979). Everything is batched over a leading dimension ``B`` (initial conditions, or
 networks whose parameters the caller batches into the step).
 
-Three ways to give the tangent map, one engine:
+Three ways to give the tangent map of an autonomous system, one engine:
 
 - :func:`lyapunov_spectrum` — a map ``step`` and its Jacobian ``jacobian`` (NumPy);
 - :func:`rk4_tangent_step` / :func:`rk4_step_jacobian` — the exact derivative of an RK4 step of a
@@ -15,6 +15,9 @@ Three ways to give the tangent map, one engine:
   pushed forward by forward-mode autodiff (``torch.func.jvp`` vectorised by ``torch.func.vmap``
   over the ``k`` tangent columns, i.e. ``jacfwd`` applied to ``Q`` instead of to the identity), so
   the full Jacobian is never formed and one step costs about one ``d × d × k`` product.
+
+A map that changes with time (a system driven by a given signal) goes through
+:func:`lyapunov_spectrum_driven`, whose tangent step also receives the step index.
 
 Re-orthonormalisation interval
 ------------------------------
@@ -57,6 +60,8 @@ References
    Functional Differential Equations and Approximation of Fixed Points, Lecture Notes in
    Mathematics 730, 204–227 (1979).
 .. [4] J. C. Sprott, "Chaos and Time-Series Analysis", Oxford University Press (2003).
+.. [5] L. M. Pecora, T. L. Carroll, "Synchronization in chaotic systems", Phys. Rev. Lett. 64,
+   821–824 (1990).
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ MAX_QR_INTERVAL = 1000
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
 TangentStep = Callable[[Array, Array], tuple[Array, Array]]
+DrivenTangentStep = Callable[[int, Array, Array], tuple[Array, Array]]
 QrEvery = int | Literal["auto"]
 
 
@@ -299,6 +305,53 @@ def lyapunov_spectrum_autograd(
                                          n_exponents=n_exponents, rng=rng)
 
 
+def lyapunov_spectrum_driven(
+    tangent_step: DrivenTangentStep,
+    x0: Array,
+    *,
+    n_steps: int,
+    n_transient: int = 0,
+    qr_every: QrEvery = "auto",
+    dt: float = 1.0,
+    record_every: int | None = None,
+    n_exponents: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> LyapunovResult:
+    """Lyapunov spectrum of a driven (non-autonomous) map ``x_{t+1} = F_t(x_t)``, by QR [1, 2].
+
+    The map changes with the step index ``t`` (a system driven by a given input sequence,
+    ``F_t(x) = F(u_t, x)``); the exponents are then the conditional Lyapunov exponents of the
+    response to that drive (Pecora & Carroll 1990 [5]). The same engine as
+    :func:`lyapunov_spectrum_tangent`: ``tangent_step`` is called once per step, with
+    ``t = 0, 1, …, n_transient + n_steps - 1`` in order.
+
+    Parameters
+    ----------
+    tangent_step
+        ``(t, x (B, d), V (B, d, k)) → (F_t(x), DF_t(x) V)``; NumPy arrays or torch tensors.
+    x0
+        ``(B, d)`` states at ``t = 0``, float64.
+    n_steps, n_transient, qr_every, dt, record_every, n_exponents, rng
+        As in :func:`lyapunov_spectrum`.
+
+    Returns
+    -------
+    LyapunovResult
+    """
+    _check_state(x0)
+    basis = _initial_basis(tuple(x0.shape), n_exponents, rng)
+    if isinstance(x0, torch.Tensor):
+        basis = torch.from_numpy(basis).to(device=x0.device)
+
+    def timed_step(timed: tuple[int, Array], basis: Array) -> tuple[tuple[int, Array], Array]:
+        t, x = timed
+        x, basis = tangent_step(t, x, basis)
+        return (t + 1, x), basis
+
+    return _qr_iterate(timed_step, (0, x0), basis, n_steps=n_steps, n_transient=n_transient,
+                       qr_every=qr_every, dt=dt, record_every=record_every)
+
+
 def rk4_tangent_step(
     vector_field: Callable[[np.ndarray], np.ndarray],
     vector_field_jacobian: Callable[[np.ndarray], np.ndarray],
@@ -413,8 +466,8 @@ def _next_interval(interval: int, block: int, log_diag: np.ndarray) -> int:
 
 
 def _qr_iterate(
-    tangent_step: TangentStep,
-    x: Array,
+    tangent_step: Callable[[object, Array], tuple[object, Array]],
+    x: object,
     basis: Array,
     *,
     n_steps: int,
@@ -423,7 +476,11 @@ def _qr_iterate(
     dt: float,
     record_every: int | None,
 ) -> LyapunovResult:
-    """The QR iteration shared by every front end; ``basis`` is ``(B, d, k)``."""
+    """The QR iteration shared by every front end; ``basis`` is ``(B, d, k)``.
+
+    ``x`` is whatever ``tangent_step`` advances (the ``(B, d)`` states, or states with a time index
+    for a driven map); the engine only passes it on.
+    """
     if n_steps < 1 or n_transient < 0:
         raise ValueError("need n_steps >= 1 and n_transient >= 0")
     adaptive = qr_every == "auto"
@@ -448,7 +505,7 @@ def _qr_iterate(
         if adaptive:
             interval = _next_interval(interval, block, log_diag)
 
-    log_sum = np.zeros((x.shape[0], basis.shape[-1]))
+    log_sum = np.zeros((basis.shape[0], basis.shape[-1]))
     records, times = [], []
     done, n_qr = 0, 0
     next_record = min(record_every, n_steps)

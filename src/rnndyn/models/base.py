@@ -18,7 +18,9 @@ class RecurrentModel(nn.Module):
     Subclasses implement :meth:`trajectory` (the whole teacher-forced trajectory, as fast as the
     available kernels allow) and :meth:`step` (one step of the map on the full state, written in
     plain differentiable tensor operations so that autograd Jacobians of it are the Jacobians of
-    the dynamics). The two agree to floating-point round-off.
+    the dynamics). The two agree to floating-point round-off. :meth:`step_jacobians` returns the
+    step with its Jacobians (analytic in every family of the registry; autodiff here), for the
+    Lyapunov spectra of :mod:`rnndyn.analysis.network_lyapunov`.
 
     Parameters
     ----------
@@ -81,6 +83,50 @@ class RecurrentModel(nn.Module):
         calls in ``torch.nn.utils.parametrize.cached()`` (as :func:`closed_loop` does).
         """
         raise NotImplementedError
+
+    def step_jacobians(
+        self, x_t: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step of the map and its Jacobians with respect to the state and to the input.
+
+        Parameters
+        ----------
+        x_t : Tensor, shape (B, input_size)
+        state : Tensor, shape (B, state_size)
+
+        Returns
+        -------
+        next_state : Tensor, shape (B, state_size)
+            ``step(x_t, state)``.
+        state_jacobian : Tensor, shape (B, state_size, state_size)
+            ``∂ step / ∂ state``.
+        input_jacobian : Tensor, shape (B, state_size, input_size)
+            ``∂ step / ∂ x``.
+
+        Notes
+        -----
+        What a Lyapunov QR iteration needs (:mod:`rnndyn.analysis.network_lyapunov`): the tangent
+        map of a driven step is ``state_jacobian``, that of a closed-loop step
+        ``state_jacobian + input_jacobian C`` (``C`` the read-out, on the hidden part). The batch
+        dimension may hold many time steps at once, so that the Jacobians of a whole stretch of a
+        trajectory are formed in a few large operations instead of a few dozen small ones per step.
+
+        Forward-mode autodiff (``torch.func.jacfwd``, vectorised over the batch) here; every family
+        of the registry overrides it with the analytic Jacobians, formed from its weights by
+        element-wise scalings (the same numbers to round-off). Families with a parametrised
+        recurrent matrix recompute it on every call unless called inside
+        ``torch.nn.utils.parametrize.cached()``.
+        """
+        def single(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return self.step(x.unsqueeze(0), s.unsqueeze(0)).squeeze(0)
+
+        with parametrize.cached():
+            # As in closed_loop_jacobian: fill any parametrisation cache outside the transforms.
+            next_state = self.step(x_t, state)
+            input_jacobian, state_jacobian = torch.func.vmap(torch.func.jacfwd(single, argnums=(0, 1)))(
+                x_t, state
+            )
+        return next_state, state_jacobian, input_jacobian
 
     def forward(
         self, x: torch.Tensor, h0: torch.Tensor | None = None

@@ -133,6 +133,33 @@ class ElmanRNN(RecurrentModel):
             return activation
         return (1.0 - self.alpha) * state + self.alpha * activation
 
+    def step_jacobians(
+        self, x_t: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`step` and its Jacobians (see the base class).
+
+        ``∂h'/∂h = (1 - alpha) I + alpha diag(phi'(a)) W`` and ``∂h'/∂x = alpha diag(phi'(a)) U``,
+        ``a`` the pre-activation, ``tanh' = 1 - tanh²``, ``phi' = 1`` for the linear map.
+        """
+        recurrent_weight = self.recurrent_weight
+        input_weight = self.rnn.weight_ih_l0
+        input_bias = getattr(self.rnn, "bias_ih_l0", None)
+        recurrent_bias = getattr(self.rnn, "bias_hh_l0", None)
+        drive = F.linear(x_t, input_weight, input_bias)
+        drive = drive + F.linear(state, recurrent_weight, recurrent_bias)
+        if self.nonlinearity == "tanh":
+            activation = torch.tanh(drive)
+            slope = (self.alpha * (1.0 - activation * activation)).unsqueeze(-1)
+        else:
+            activation = drive
+            slope = drive.new_full(drive.shape + (1,), self.alpha)
+        state_jacobian, input_jacobian = slope * recurrent_weight, slope * input_weight
+        if self.alpha == 1.0:
+            return activation, state_jacobian, input_jacobian
+        leak = 1.0 - self.alpha
+        state_jacobian.diagonal(dim1=-2, dim2=-1).add_(leak)
+        return leak * state + self.alpha * activation, state_jacobian, input_jacobian
+
     def trajectory(self, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with parametrize.cached():
             if self.nonlinearity == "tanh" and self.alpha == 1.0:

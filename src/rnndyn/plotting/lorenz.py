@@ -10,7 +10,7 @@ import seaborn as sns
 import xarray as xr
 
 from rnndyn.plotting.theme import DATA_COLOR, STABLE_COLOR, UNSTABLE_COLOR, set_theme
-from rnndyn.stages.lorenz import PUBLISHED_GRU_40, network_label
+from rnndyn.stages.lorenz import PUBLISHED_GRU_40, PUBLISHED_LSTM, network_label
 from rnndyn.systems.lorenz import LYAPUNOV_SPECTRUM
 
 if TYPE_CHECKING:
@@ -18,14 +18,20 @@ if TYPE_CHECKING:
 
 
 def figures_job(job: Job) -> None:
-    """Rule ``lorenz_figures``: every figure of the stage, the best network's from its own analysis."""
+    """Rule ``lorenz_figures``: every figure of the stage; the attractor and persistence figures show
+    the best network of the scalar setting (of the first setting when there is no scalar one)."""
     reference, truth, summary = job.read("reference"), job.read("truth"), job.read("summary")
-    best = best_label(summary)
+    best = best_label(summary, "scalar")
     analysis = next(a for a in job.read_all("analyses") if network_label(a.attrs["identity"]) == best)
     models = {network_label(m.attrs["identity"]): m for m in job.read_all("models")}
     job.figure("attractors", attractor_triptych(truth, analysis, best))
     job.figure("persistence", persistence_figure(truth, analysis, best))
     job.figure("spectra", spectra_figure(summary, reference))
+    job.figure("intrinsic", intrinsic_figure(summary))
+    analyses = {network_label(a.attrs["identity"]): a for a in job.read_all("analyses")}
+    bests = {best_label(summary, setting) for setting in summary["setting"].values}
+    job.figure("dimension", dimension_figure(truth, {label: analyses[label] for label in sorted(bests)}))
+    job.figure("sweep", sweep_figure(truth))
     job.figure("convergence", convergence_figure(reference))
     job.figure("vpt", vpt_figure(summary, truth))
     job.figure("training", training_figure(models))
@@ -72,27 +78,115 @@ def persistence_figure(truth: xr.Dataset, analysis: xr.Dataset, label: str) -> p
 
 
 def spectra_figure(summary: xr.Dataset, reference: xr.Dataset) -> plt.Figure:
-    """Leading three closed-loop exponents of every network (points) against Lorenz's."""
+    """Leading three closed-loop exponents of every network (points; median over replicates as a
+    bar) against Lorenz's, one row of panels per setting; the published full-state networks
+    (Vlachas et al. GRU-40, Özalp & Magri LSTM-30) marked on every panel."""
     set_theme()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    settings = list(dict.fromkeys(summary["setting"].values))
+    fig, axes = plt.subplots(len(settings), 3, figsize=(12, 3.8 * len(settings)), squeeze=False)
     reference_mean = reference["exponents"].mean("trajectory").values
-    archs = list(dict.fromkeys(summary["arch"].values))
-    for k, ax in enumerate(axes):
-        values = summary["lyapunov"].isel(exponent=k).values
-        frame = {"architecture": summary["arch"].values, "exponent": values,
-                 "hidden size": [f"hidden {h}" for h in summary["hidden"].values]}
-        sns.stripplot(data=frame, x="architecture", y="exponent", hue="hidden size", order=archs, ax=ax, size=6,
-                      jitter=0.15)
-        best = summary["best"].values
-        ax.scatter([archs.index(a) for a in summary["arch"].values[best]], values[best], s=140,
-                   facecolors="none", edgecolors="k", label="best")
-        ax.axhline(LYAPUNOV_SPECTRUM[k], color=DATA_COLOR, lw=1, label="Lorenz (Sprott)")
-        ax.axhline(reference_mean[k], color=STABLE_COLOR, lw=1, ls="--", label="engine")
-        ax.axhline(PUBLISHED_GRU_40[k], color=UNSTABLE_COLOR, lw=1, ls=":", label="published GRU-40")
-        ax.set(title=f"λ{k + 1}", ylabel="1/time" if k == 0 else "")
-        if k:
-            ax.get_legend().remove()
-    axes[0].legend(fontsize=7)
+    for row, setting in zip(axes, settings):
+        part = summary.isel(model=summary["setting"].values == setting)
+        groups = [f"{a} h{h}" for a, h in zip(part["arch"].values, part["hidden"].values)]
+        order = list(dict.fromkeys(groups))
+        for k, ax in enumerate(row):
+            values = part["lyapunov"].isel(exponent=k).values
+            frame = {"network": groups, "exponent": values}
+            sns.stripplot(data=frame, x="network", y="exponent", order=order, ax=ax, size=6, jitter=0.15,
+                          color=STABLE_COLOR, label="replicate")
+            for i, group in enumerate(order):
+                median = np.nanmedian(values[np.asarray(groups) == group])
+                ax.plot([i - 0.3, i + 0.3], [median, median], color="k", lw=2, label="median" if i == 0 else None)
+            best = part["best"].values
+            ax.scatter([order.index(g) for g in np.asarray(groups)[best]], values[best], s=140,
+                       facecolors="none", edgecolors="k", label="best by validation")
+            ax.axhline(LYAPUNOV_SPECTRUM[k], color=DATA_COLOR, lw=1, label="Lorenz (Sprott)")
+            ax.axhline(reference_mean[k], color=STABLE_COLOR, lw=1, ls="--", label="engine")
+            ax.axhline(PUBLISHED_GRU_40[k], color=UNSTABLE_COLOR, lw=1, ls=":", label="published GRU-40 (x, y, z)")
+            ax.axhline(PUBLISHED_LSTM[k], color="0.4", lw=1, ls="-.", label="published LSTM-30 (x, y, z)")
+            ax.set(title=f"{setting} setting: λ{k + 1}", ylabel="1/time" if k == 0 else "", xlabel="")
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+        handles, labels = row[0].get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        row[0].legend(unique.values(), unique.keys(), fontsize=7)
+    return fig
+
+
+def intrinsic_figure(summary: xr.Dataset) -> plt.Figure:
+    """λ_i against i for every network, closed loop and conditional, the intrinsic exponents marked;
+    one panel per setting, architecture and hidden size (three a row), Lorenz's three as lines."""
+    set_theme()
+    keys = list(dict.fromkeys(zip(summary["setting"].values, summary["arch"].values, summary["hidden"].values)))
+    columns = min(3, len(keys))
+    rows = -(-len(keys) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), squeeze=False, sharey=True,
+                             layout="constrained")
+    for ax, (setting, arch, hidden) in zip(axes.flat, keys):
+        members = np.flatnonzero((summary["setting"].values == setting) & (summary["arch"].values == arch)
+                                 & (summary["hidden"].values == hidden))
+        for offset, m in enumerate(members):
+            closed = summary["lyapunov"].values[m]
+            index = np.arange(1, closed.size + 1) + 0.12 * (offset - (members.size - 1) / 2)
+            mask = summary["intrinsic"].values[m] & np.isfinite(closed)
+            ax.scatter(index[mask], closed[mask], color=DATA_COLOR, s=22, zorder=3,
+                       label="closed loop, intrinsic" if offset == 0 else None)
+            ax.scatter(index[~mask], closed[~mask], color=STABLE_COLOR, s=10, zorder=2,
+                       label="closed loop, spurious" if offset == 0 else None)
+            ax.scatter(index, summary["conditional"].values[m], marker="x", color=UNSTABLE_COLOR, s=14, lw=0.8,
+                       zorder=2, label="conditional (driven)" if offset == 0 else None)
+        for k, value in enumerate(LYAPUNOV_SPECTRUM):
+            ax.axhline(value, color="k", lw=0.8, ls="--", label="Lorenz λ1, λ2, λ3" if k == 0 else None)
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set(title=f"{setting}: {arch}, hidden {hidden}", xlabel="exponent index i")
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("λ_i (1/time, symlog)")
+    axes.flat[0].legend(fontsize=8)
+    return fig
+
+
+def dimension_figure(truth: xr.Dataset, analyses: dict[str, xr.Dataset]) -> plt.Figure:
+    """Local slope d log C / d log r against r for the true and delay clouds and the best networks'
+    hidden (and, in the full setting, generated) clouds; the plateau the D2 rule chose drawn thick,
+    with the D2 estimate and its interval in the legend."""
+    set_theme()
+    curves = [("true (x, y, z)", truth, "true"), ("delay of x", truth, "delay")]
+    for label, analysis in analyses.items():
+        curves.append((f"{label}: hidden", analysis, "hidden"))
+        if "generated_d2_local_slope" in analysis:
+            curves.append((f"{label}: generated (x, y, z)", analysis, "generated"))
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
+    colors = sns.color_palette("colorblind", len(curves))
+    for color, (label, ds, name) in zip(colors, curves):
+        if f"{name}_d2_local_slope" not in ds:
+            continue
+        radius, slope = ds[f"{name}_d2_radius"].values, ds[f"{name}_d2_local_slope"].values
+        plateau = ds[f"{name}_d2_in_fit"].values.astype(bool)
+        d2, low, high = (float(ds[f"{name}_d2{suffix}"]) for suffix in ("", "_low", "_high"))
+        ax.plot(radius, slope, color=color, lw=1, label=f"{label}: D2 {d2:.2f} [{low:.2f}, {high:.2f}]")
+        ax.plot(np.where(plateau, radius, np.nan), np.where(plateau, slope, np.nan), color=color, lw=3)
+    ax.axhline(2.05, color="k", ls="--", lw=0.8, label="Lorenz D2 2.05 (Grassberger & Procaccia 1983)")
+    ax.set(xscale="log", xlabel="r (normalised distance)", ylabel="local slope d log C / d log r", ylim=(0, 4))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def sweep_figure(truth: xr.Dataset) -> plt.Figure:
+    """Dominant H1 bars of the true and delay clouds over the grid of density filters (kept fraction)
+    and dominance fractions; the configured pair boxed."""
+    set_theme()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    keeps, fractions = truth["sweep_keep"].values, truth["sweep_fraction"].values
+    for ax, name, title in zip(axes, ("true", "delay"), ("true (x, y, z) cloud", "delay cloud of x")):
+        counts = truth[f"{name}_sweep_n_dominant_h1"].values
+        sns.heatmap(counts, ax=ax, annot=True, fmt="d", cbar=False, cmap="vlag", center=2, vmin=0, vmax=4,
+                    xticklabels=[f"{f:g}" for f in fractions], yticklabels=[f"{k:g}" for k in keeps],
+                    annot_kws={"fontsize": 9})
+        ax.set(title=f"{title}: dominant H1 bars (Lorenz: 2)", xlabel="dominance fraction",
+               ylabel="density filter: fraction kept")
     return fig
 
 
@@ -136,14 +230,14 @@ def training_figure(models: dict[str, xr.Dataset]) -> plt.Figure:
             ax.plot(ds["epoch"], ds[name], color=color, label=f"{label} ({ds.attrs['status']})")
             for edge in ds["epoch"].values[1:][np.diff(ds["phase"].values) != 0]:
                 ax.axvline(edge - 0.5, color=color, ls=":", lw=0.8)
-    axes[0].set(title="training loss", xlabel="epoch", ylabel="MSE (standardised x)", yscale="log")
+    axes[0].set(title="training loss", xlabel="epoch", ylabel="MSE (standardised observations)", yscale="log")
     axes[1].set(title="validation loss", xlabel="epoch", yscale="log")
     axes[0].legend(fontsize=7)
     return fig
 
 
 def dsr_figure(summary: xr.Dataset, truth: xr.Dataset) -> plt.Figure:
-    """D_stsp and D_H of every network against the floor and the AR baseline."""
+    """D_stsp and D_H of every network against the floor and the linear-Gaussian nulls."""
     set_theme()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     x = np.arange(summary.sizes["model"])
@@ -151,13 +245,18 @@ def dsr_figure(summary: xr.Dataset, truth: xr.Dataset) -> plt.Figure:
                                                             f"D_H (σ = {truth.attrs['sigma']:g} bins)")):
         ax.scatter(x, summary[metric].values, color=STABLE_COLOR, zorder=3)
         ax.axhline(float(truth[f"floor_{metric}"]), color=DATA_COLOR, ls="--", label="floor (true vs true)")
-        ax.axhline(float(truth[f"ar_{metric}"]), color=UNSTABLE_COLOR, ls=":", label="AR baseline")
+        ax.axhline(float(truth[f"null_{metric}"]), color=UNSTABLE_COLOR, ls=":",
+                   label=f"AR({truth.attrs['ar_order']}) driven by its noise")
+        ax.axhline(float(truth[f"aaft_{metric}"]), color=UNSTABLE_COLOR, ls="-.", label="AAFT surrogates")
         ax.set_xticks(x, summary["model"].values, rotation=30)
         ax.set(title=title, yscale="log", xlim=(-0.5, x.size - 0.5))
     axes[0].legend(fontsize=7)
     return fig
 
 
-def best_label(summary: xr.Dataset) -> str:
-    """The label of the network the claims are about."""
-    return str(summary["model"].values[summary["best"].values][0])
+def best_label(summary: xr.Dataset, setting: str | None = None) -> str:
+    """The label of the best network of ``setting`` (of the first setting present when it has none)."""
+    settings = summary["setting"].values
+    if setting not in settings:
+        setting = settings[0]
+    return str(summary["model"].values[summary["best"].values & (settings == setting)][0])

@@ -2,9 +2,12 @@
 
 Every split starts from its own random initial conditions (the job's stream
 ``("initial-states", split)``), is integrated by batched RK4 past a transient and keeps the full state (x, y, z)
-for evaluation. The network sees only the observable x, standardised with the mean and standard
-deviation of the training split (optionally with Gaussian observation noise first, the stream
-``("observation-noise", split)``).
+for evaluation. In the scalar setting the network sees only the observable x, standardised with the
+mean and standard deviation of the training split (optionally with Gaussian observation noise
+first, the stream ``("observation-noise", split)``); in the full setting it sees (x, y, z), each
+component standardised with the training split's mean and standard deviation (x with the same noise
+as the scalar setting's; y and z draw theirs from ``("observation-noise-yz", split)``, only when
+there is noise).
 
 Splits
 ------
@@ -13,7 +16,9 @@ Splits
   prediction time;
 - ``attractor``, ``floor``: two independent sets of long trajectories; the first is the truth the
   free-running model's attractor is compared with, the second gives the floor of the
-  reconstruction metrics (two true trajectories of the same length).
+  reconstruction metrics (two true trajectories of the same length);
+- ``drive``: a few very long trajectories that drive each network open loop for its conditional
+  Lyapunov spectrum (:mod:`rnndyn.analysis.network_lyapunov`).
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ if TYPE_CHECKING:
     from rnndyn.jobs import Job
     from rnndyn.seeding import Streams
 
-SPLITS = ("train", "val", "test", "attractor", "floor")
+SPLITS = ("train", "val", "test", "attractor", "floor", "drive")
 COMPONENTS = ("x", "y", "z")
+SETTINGS = ("scalar", "full")
+"""Observation settings: the network sees and predicts x (scalar) or (x, y, z) (full)."""
 
 
 def data_job(job: Job) -> None:
@@ -53,6 +60,7 @@ def split_shapes(cfg: dict[str, Any]) -> dict[str, tuple[int, int]]:
         "test": (cfg["n_test"], cfg["warmup_steps"] + cfg["horizon_steps"]),
         "attractor": (cfg["n_attractor"], long_steps),
         "floor": (cfg["n_attractor"], long_steps),
+        "drive": (cfg["n_drive"], cfg["drive_steps"]),
     }
 
 
@@ -89,6 +97,14 @@ def simulate_splits(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
             "observation-noise", split).standard_normal(state.shape[:2])
         for split, state in states.items()
     }
+    full = {split: state.copy() for split, state in states.items()}
+    for split in full:
+        full[split][..., 0] = observed[split]
+        if cfg["observation_noise"] > 0:
+            yz_scale = cfg["observation_noise"] * states["train"][..., 1:].std(axis=(0, 1))
+            full[split][..., 1:] += yz_scale * streams.numpy("observation-noise-yz", split).standard_normal(
+                (*state_shape(states[split]), 2))
+    full_mean, full_std = full["train"].mean(axis=(0, 1)), full["train"].std(axis=(0, 1))
     mean, std = observed["train"].mean(), observed["train"].std()
     # Object (variable-length) strings: Zarr 3 has no stable specification of fixed-length ones.
     data, coords = {}, {"component": ("component", np.array(COMPONENTS, dtype=object),
@@ -100,11 +116,18 @@ def simulate_splits(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
         data[f"x_{split}"] = ((traj, step), (observed[split] - mean) / std,
                               {"long_name": f"observed x, standardised with training statistics ({split} split)",
                                "units": "1"})
+        data[f"u_{split}"] = ((traj, step, "component"), (full[split] - full_mean) / full_std,
+                              {"long_name": f"observed (x, y, z), each standardised with training statistics "
+                                            f"({split} split)", "units": "1"})
         coords[traj] = (traj, np.arange(state.shape[0]), {"long_name": "trajectory index", "units": "1"})
         coords[step] = (step, np.arange(state.shape[1]), {"long_name": "time step", "units": "1"})
     data["x_mean"] = ((), mean, {"long_name": "mean of the observed x over the training split", "units": "1"})
     data["x_std"] = ((), std, {"long_name": "standard deviation of the observed x over the training split",
                                "units": "1"})
+    data["u_mean"] = (("component",), full_mean,
+                      {"long_name": "mean of each observed component over the training split", "units": "1"})
+    data["u_std"] = (("component",), full_std, {"long_name": "standard deviation of each observed component "
+                                                             "over the training split", "units": "1"})
     return xr.Dataset(data, coords=coords, attrs={
         "title": "Lorenz-63 trajectories (RK4) and the standardised observable x",
         "dt": dt, "sigma": SIGMA, "rho": RHO, "beta": BETA,
@@ -113,27 +136,55 @@ def simulate_splits(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
     })
 
 
+def state_shape(state: np.ndarray) -> tuple[int, int]:
+    """(trajectories, steps) of a split's states."""
+    return state.shape[0], state.shape[1]
+
+
+def observed(data: xr.Dataset, split: str, setting: str) -> np.ndarray:
+    """What the network of ``setting`` sees of a split, standardised: (trajectories, steps, d), d = 1 or 3."""
+    if setting == "scalar":
+        return data[f"x_{split}"].values[..., None]
+    if setting == "full":
+        return data[f"u_{split}"].values
+    raise ValueError(f"unknown setting {setting!r}; choose one of {SETTINGS}")
+
+
+def clean(data: xr.Dataset, split: str, setting: str) -> np.ndarray:
+    """The clean counterpart of :func:`observed` (no observation noise): (trajectories, steps, d)."""
+    if setting == "scalar":
+        return true_x(data, split)[..., None]
+    if setting == "full":
+        return (data[f"state_{split}"].values - data["u_mean"].values) / data["u_std"].values
+    raise ValueError(f"unknown setting {setting!r}; choose one of {SETTINGS}")
+
+
 def true_x(data: xr.Dataset, split: str) -> np.ndarray:
     """The clean x of a split, standardised with the training statistics: (trajectories, steps)."""
     return (data[f"state_{split}"].sel(component="x").values - float(data["x_mean"])) / float(data["x_std"])
 
 
-def forecast_windows(data: xr.Dataset, split: str, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+def forecast_windows(data: xr.Dataset, split: str, horizon: int,
+                     setting: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Warm-up inputs (M, W) (observed x) and truths (M, horizon) (clean x) of a split.
 
     The test split holds one window per trajectory; longer splits are cut into consecutive
-    non-overlapping windows of ``W + horizon`` samples (``W`` the data's ``warmup_steps``).
+    non-overlapping windows of ``W + horizon`` samples (``W`` the data's ``warmup_steps``). With a
+    ``setting``, the observations of that setting instead, (M, W, d) and (M, horizon, d).
     """
     warmup = int(data.attrs["warmup_steps"])
-    observed = _windows(data[f"x_{split}"].values, warmup + horizon)
-    clean = _windows(true_x(data, split), warmup + horizon)
-    return observed[:, :warmup], clean[:, warmup:]
+    if setting is None:
+        seen, truth = data[f"x_{split}"].values, true_x(data, split)
+    else:
+        seen, truth = observed(data, split, setting), clean(data, split, setting)
+    seen, truth = _windows(seen, warmup + horizon), _windows(truth, warmup + horizon)
+    return seen[:, :warmup], truth[:, warmup:]
 
 
 def _windows(x: np.ndarray, length: int) -> np.ndarray:
-    """Consecutive non-overlapping windows of ``length`` samples of each series (N, T) -> (M, length)."""
+    """Consecutive non-overlapping windows of ``length`` samples of each series (N, T, ...) -> (M, length, ...)."""
     n = x.shape[1] // length
-    return x[:, : n * length].reshape(x.shape[0] * n, length)
+    return x[:, : n * length].reshape(x.shape[0] * n, length, *x.shape[2:])
 
 
 def forecast_horizon(data: xr.Dataset) -> int:

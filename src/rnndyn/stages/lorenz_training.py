@@ -1,4 +1,7 @@
-"""Training of the Lorenz stage: predict x(t+1) from x(≤t), in phases, with the shared trainer.
+"""Training of the Lorenz stage: predict the next observation from the past ones, in phases, with
+the shared trainer. The observation is x (setting ``scalar``) or the standardised (x, y, z)
+(setting ``full``, :func:`rnndyn.stages.lorenz_data.observed`); each family has its own recipe
+(``lorenz.training.archs.<arch>``: family options and phases).
 
 A run is a sequence of phases, each one call of :func:`rnndyn.training.train` with its own
 objective, windows and schedule, for instance one-step teacher forcing with noisy inputs followed
@@ -25,6 +28,7 @@ import xarray as xr
 
 from rnndyn.models import RecurrentModel, build_model
 from rnndyn.models.trained import network_store
+from rnndyn.stages.lorenz_data import observed
 from rnndyn.training import train
 
 if TYPE_CHECKING:
@@ -35,11 +39,12 @@ WINDOW_KEYS = ("sequence_length", "stride", "input_noise")
 
 
 def train_job(job: Job) -> None:
-    """Rule ``lorenz_train``: :func:`train_network` for the job's architecture, hidden size and replicate."""
+    """Rule ``lorenz_train``: :func:`train_network` for the job's setting, architecture, hidden size
+    and replicate, with its architecture's recipe (``job.config``: ``options``, ``phases``)."""
     wc = job.wildcards
     # A preempted run raises TrainingInterrupted (exit status 75, checkpoints kept for the requeue).
     store = train_network(job.read(), wc["arch"], int(wc["hidden"]), int(wc["replicate"]), job.config, job.streams,
-                          device=job.device, checkpoint_dir=job.checkpoint_dir, log=job.log)
+                          device=job.device, checkpoint_dir=job.checkpoint_dir, log=job.log, setting=wc["setting"])
     job.log.info("status %s after %d epochs, validation loss %.5g", store.attrs["status"], store.attrs["epochs_run"],
                  store.attrs["final_val_loss"])
     job.write(store, device=store.attrs["device"])
@@ -50,9 +55,11 @@ def checkpoint_paths(directory: str | Path, n_phases: int) -> list[Path]:
     return [Path(directory) / f"phase{k}.pt" for k in range(n_phases)]
 
 
-def build_lorenz_model(arch: str, hidden: int, generator: torch.Generator) -> RecurrentModel:
-    """A scalar-in, scalar-out network of family ``arch`` (float32)."""
-    return build_model(arch, input_size=1, hidden_size=hidden, output_size=1, generator=generator)
+def build_lorenz_model(arch: str, hidden: int, generator: torch.Generator, *, size: int = 1,
+                       options: dict[str, Any] | None = None) -> RecurrentModel:
+    """A network of family ``arch`` with ``size`` inputs and outputs (1: scalar, 3: full; float32)."""
+    return build_model(arch, input_size=size, hidden_size=hidden, output_size=size, generator=generator,
+                       **(options or {}))
 
 
 def prediction_windows(x: np.ndarray, length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,7 +68,7 @@ def prediction_windows(x: np.ndarray, length: int, stride: int) -> tuple[torch.T
     Parameters
     ----------
     x
-        Series (N, T).
+        Series (N, T) or (N, T, d).
     length
         Sequence length L of each window (the window spans L + 1 samples).
     stride
@@ -70,14 +77,18 @@ def prediction_windows(x: np.ndarray, length: int, stride: int) -> tuple[torch.T
     Returns
     -------
     inputs, targets : torch.Tensor
-        float32, (M, L, 1) each, ``targets[:, t] = inputs[:, t + 1]`` for t < L - 1 (the shift
-        the sparse-teacher-forcing and rollout objectives need); windows ordered series-major.
+        float32, (M, L, d) each (d = 1 for series (N, T)), ``targets[:, t] = inputs[:, t + 1]``
+        for t < L - 1 (the shift the sparse-teacher-forcing, rollout and GTF objectives need);
+        windows ordered series-major.
     """
     if x.shape[1] < length + 1:
         raise ValueError(f"series of {x.shape[1]} samples too short for windows of {length} + 1")
+    x = x if x.ndim == 3 else x[..., None]
+    # sliding_window_view puts the window axis last: (N, n_windows, d, L + 1) -> (M, L + 1, d).
     windows = np.lib.stride_tricks.sliding_window_view(x, length + 1, axis=1)[:, ::stride]
-    windows = torch.from_numpy(windows.reshape(-1, length + 1).astype(np.float32))
-    return windows[:, :-1, None].contiguous(), windows[:, 1:, None].contiguous()
+    windows = np.moveaxis(windows, -1, -2).reshape(-1, length + 1, x.shape[-1])
+    windows = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
+    return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
 
 
 def train_network(
@@ -91,6 +102,7 @@ def train_network(
     device: str | torch.device,
     checkpoint_dir: str | Path | None,
     log: logging.Logger,
+    setting: str = "scalar",
 ) -> xr.Dataset:
     """Train one network on the data's training split (validated on its validation split).
 
@@ -101,8 +113,9 @@ def train_network(
     arch, hidden, replicate
         Family, hidden size and replicate index (the job's wildcards).
     cfg
-        The training settings: ``phases``, a list of trainer configs with their windows
-        (``sequence_length``, ``stride``, ``input_noise``).
+        The architecture's recipe: ``phases``, a list of trainer configs with their windows
+        (``sequence_length``, ``stride``, ``input_noise``), and optionally ``options`` (family
+        options of :func:`rnndyn.models.build_model`).
     streams
         The job's streams: initialisation ``("init",)``, input noise ``("input-noise", k)`` and
         minibatch order ``("batches", k)`` of phase k.
@@ -112,19 +125,23 @@ def train_network(
         Folder of the per-phase checkpoints (:func:`checkpoint_paths`); ``None`` trains without.
     log
         Receives the trainer's line per epoch.
+    setting
+        ``"scalar"`` (x in, x out) or ``"full"`` ((x, y, z) in and out).
 
     Returns
     -------
     xarray.Dataset
         The network's store (:func:`rnndyn.models.trained.network_store`): parameters, the
         per-phase histories concatenated along ``epoch`` (numbered 1..N) with a ``phase``
-        variable, identity ``(lorenz, arch, hidden, replicate)`` and the phases' modes.
+        variable, identity ``(lorenz, setting, arch, hidden, replicate)`` and the phases' modes.
     """
     phases = cfg["phases"]
     if any(phase["input_noise"] > 0 and phase["mode"] != "teacher" for phase in phases):
         raise ValueError("input noise needs mode 'teacher': the other modes need targets equal to the shifted inputs")
-    model = build_lorenz_model(arch, hidden, streams.torch("init"))
-    x_train, x_val = data["x_train"].values, data["x_val"].values
+    x_train, x_val = observed(data, "train", setting), observed(data, "val", setting)
+    size = x_train.shape[-1]
+    options = dict(cfg.get("options") or {})
+    model = build_lorenz_model(arch, hidden, streams.torch("init"), size=size, options=options)
     paths = checkpoint_paths(checkpoint_dir, len(phases)) if checkpoint_dir is not None else [None] * len(phases)
     histories, status, modes = [], "completed", []
     for k, phase in enumerate(phases):
@@ -150,8 +167,10 @@ def train_network(
     history["epoch"].attrs = {"long_name": "epoch, counted over all phases (1-based)", "units": "1"}
     history["phase"].attrs = {"long_name": "training phase of the epoch (0-based)", "units": "1"}
     store = network_store(
-        model, history, build={"arch": arch, "input_size": 1, "hidden_size": hidden, "output_size": 1},
-        identity={"stage": "lorenz", "arch": arch, "hidden": hidden, "replicate": replicate},
+        model, history, build={"arch": arch, "input_size": size, "hidden_size": hidden, "output_size": size,
+                               **options},
+        identity={"stage": "lorenz", "setting": setting, "arch": arch, "hidden": hidden, "replicate": replicate},
         status=status, device=str(result.device),
-        title=f"Trained {arch} network (hidden {hidden}, replicate {replicate}) predicting Lorenz x")
+        title=f"Trained {arch} network (hidden {hidden}, replicate {replicate}) predicting Lorenz "
+              f"{'x' if setting == 'scalar' else '(x, y, z)'}")
     return store.assign_attrs(phase_modes=modes)
