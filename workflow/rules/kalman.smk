@@ -1,7 +1,17 @@
 # Claim `kalman`: the steady-state Kalman predictor is a linear RNN; trained RNNs recover it.
 # Data per system -> one training job per system x arch x replicate -> analysis and claims -> figures.
+# The noise sweep is a list of the systems (canonical, differing only in r^2), not jobs of its own.
 
-STAGE_FIGURES["kalman"] = ["kalman_gap", "kalman_eigenvalues", "kalman_impulse_response"]
+STAGE_FIGURES["kalman"] = [
+    "kalman_gap",
+    "kalman_noise_sweep",
+    "kalman_eigenvalues",
+    "kalman_impulse_response",
+]
+
+_unknown_sweep = set(config["kalman"]["noise_sweep"]) - set(config["kalman"]["systems"])
+if _unknown_sweep:
+    raise ValueError(f"kalman.noise_sweep names systems not in kalman.systems: {sorted(_unknown_sweep)}")
 
 
 rule kalman_data:
@@ -76,7 +86,7 @@ rule kalman_analysis:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=job_config("kalman.analysis"),
+        cfg=job_config("kalman.analysis", noise_sweep="kalman.noise_sweep"),
     script:
         "../../scripts/kalman_analysis.py"
 
@@ -89,6 +99,12 @@ rule kalman_figures:
         gap_png=report(
             f"{RESULTS}/figures/kalman_gap.png",
             caption="../report/kalman_gap.rst",
+            category="Kalman filter",
+        ),
+        noise_sweep_pdf=f"{RESULTS}/figures/kalman_noise_sweep.pdf",
+        noise_sweep_png=report(
+            f"{RESULTS}/figures/kalman_noise_sweep.png",
+            caption="../report/kalman_noise_sweep.rst",
             category="Kalman filter",
         ),
         eigenvalues_pdf=f"{RESULTS}/figures/kalman_eigenvalues.pdf",
