@@ -9,11 +9,15 @@ import torch
 from scipy.optimize import brentq
 
 from rnndyn.analysis.fixed_points import (
+    classify,
     constant_input_map,
     find_fixed_points,
     jacobians,
     newton_polish,
+    pairwise_midpoints,
+    saddle_connections,
     sample_initial_states,
+    unstable_direction,
 )
 
 H_STAR = 0.9575040240772688  # positive root of h = tanh(2 h)
@@ -147,3 +151,83 @@ def test_newton_polish_converges_quadratically_on_a_known_map():
     expected = np.array([[h_star, -h_star], [0.0, h_star]])
     # Eight Newton steps from within 0.15 of a simple root: converged to float64 round-off.
     np.testing.assert_allclose(polished.numpy(), expected, atol=1e-14)
+
+
+def test_classify_counts_unstable_directions_of_a_discrete_map():
+    eigenvalues = np.array([
+        [0.5, -0.9, 0.1],  # stable
+        [1.2, 0.3, -0.2],  # one unstable direction
+        [-1.5, 0.3, 0.0],  # one, a flip saddle (negative multiplier)
+        [0.8 + 0.8j, 0.8 - 0.8j, 0.1],  # a complex pair of modulus 1.13: two
+        [1.0, 0.5, 0.2],  # on the unit circle: neither stable nor unstable there
+    ])
+    n_unstable, is_stable = classify(eigenvalues)
+    np.testing.assert_array_equal(n_unstable, [0, 1, 1, 2, 0])
+    np.testing.assert_array_equal(is_stable, [True, False, False, False, False])
+
+
+def test_unstable_direction_of_a_non_normal_jacobian():
+    # Eigenvalues 2 and 0.5; (J - 2 I) v = 0 gives v ~ (1.5, 1), not an axis nor orthogonal to the other.
+    eigenvalue, direction = unstable_direction(np.array([[2.0, 0.0], [1.0, 0.5]]))
+    assert eigenvalue == pytest.approx(2.0, abs=1e-14)
+    np.testing.assert_allclose(direction, np.array([1.5, 1.0]) / math.sqrt(3.25), atol=1e-14)
+    with pytest.raises(ValueError, match="got 2"):
+        unstable_direction(np.diag([2.0, -3.0]))
+    with pytest.raises(ValueError, match="got 0"):
+        unstable_direction(np.diag([0.2, 0.3]))
+
+
+def _two_wells(h):
+    """h1 <- tanh(2 h1), h2 <- tanh(h1 + h2 / 2): two stable points (+-H_STAR, y+-) and a saddle at 0
+    between them whose unstable eigenvector (1.5, 1) / sqrt(3.25) is oblique."""
+    return torch.stack([torch.tanh(2.0 * h[:, 0]), torch.tanh(h[:, 0] + 0.5 * h[:, 1])], dim=1)
+
+
+def test_saddle_between_two_stable_points_connects_them():
+    fixed = find_fixed_points(_two_wells, uniform_states(200, 2, 7), q_tol=Q_TOL)
+    y_star = brentq(lambda y: np.tanh(H_STAR + 0.5 * y) - y, 0.0, 1.0, xtol=1e-15)
+    expected = np.array([[0.0, 0.0], [H_STAR, y_star], [-H_STAR, -y_star]])
+    distance = np.linalg.norm(fixed.points[:, None] - expected[None], axis=-1)
+    assert len(fixed.points) == 3 and sorted(distance.argmin(axis=1).tolist()) == [0, 1, 2]
+    np.testing.assert_array_equal(fixed.n_unstable, distance.argmin(axis=1) == 0)
+    # Escaping from 1e-3 at multiplier 2 takes ~10 steps; the wells contract at <= 0.5 a step.
+    connections = saddle_connections(_two_wells, fixed, step=1e-3, n_steps=100, landing_fraction=0.1)
+    saddle = int(np.flatnonzero(fixed.n_unstable == 1)[0])
+    np.testing.assert_array_equal(connections["saddle"], [saddle])
+    assert connections["eigenvalue"][0] == pytest.approx(2.0, abs=1e-6)
+    np.testing.assert_allclose(connections["direction"][0], np.array([1.5, 1.0]) / math.sqrt(3.25), atol=1e-6)
+    # +v (positive entries) runs to (+H_STAR, y+), -v to (-H_STAR, y-); both land (to round-off).
+    plus, minus = connections["lands_on"][0]
+    np.testing.assert_allclose(fixed.points[plus], expected[1], atol=1e-6)
+    np.testing.assert_allclose(fixed.points[minus], expected[2], atol=1e-6)
+    assert np.all(connections["landing_distance"] < 1e-6)
+
+
+def test_a_single_stable_point_has_no_saddles():
+    def contraction(h):
+        return torch.tanh(0.5 * h + 0.1)
+
+    fixed = find_fixed_points(contraction, uniform_states(50, 2, 8), q_tol=Q_TOL)
+    assert len(fixed.points) == 1 and fixed.is_stable[0]
+    connections = saddle_connections(contraction, fixed, step=1e-3, n_steps=10, landing_fraction=0.1)
+    assert connections["saddle"].size == 0 and connections["lands_on"].shape == (0, 2)
+
+
+def test_a_branch_that_runs_away_lands_nowhere():
+    # x <- x (1.5 - 0.5 x): an unstable point at 0 (multiplier 1.5) and a stable one at 1 (0.5); left of
+    # 0 the map diverges to -inf. y <- y / 2 contracts. One branch lands on (1, 0), the other on nothing.
+    def one_sided(h):
+        x, y = h[:, 0], h[:, 1]
+        return torch.stack([x * (1.5 - 0.5 * x), 0.5 * y], dim=1)
+
+    fixed = find_fixed_points(one_sided, torch.tensor([[0.05, 0.1], [0.9, -0.1]], dtype=torch.float64), q_tol=Q_TOL)
+    np.testing.assert_allclose(fixed.points[np.argsort(fixed.points[:, 0])], [[0.0, 0.0], [1.0, 0.0]], atol=1e-6)
+    connections = saddle_connections(one_sided, fixed, step=1e-3, n_steps=60, landing_fraction=0.1)
+    stable = int(np.flatnonzero(fixed.is_stable)[0])
+    np.testing.assert_array_equal(connections["lands_on"], [[stable, -1]])
+
+
+def test_pairwise_midpoints():
+    points = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]])
+    np.testing.assert_array_equal(pairwise_midpoints(points), [[1.0, 0.0], [0.0, 2.0], [1.0, 2.0]])
+    assert pairwise_midpoints(points[:1]).shape == (0, 2)

@@ -23,7 +23,8 @@ from tests.unit.claim_labels import assert_labelled
 
 DATA = {"n_train": 4, "n_val": 4, "n_test": 16, "n_steps": 60, "pulse_prob": 0.05}
 FIXED_POINTS = {"n_initial_states": 256, "noise_std": 0.3, "n_iter": 500, "lr": 0.01, "q_tol_coarse": 1e-6,
-                "n_newton": 8, "q_tol": 1e-12, "dedup_tol": 1e-3, "n_trials_shown": 3}
+                "n_newton": 8, "q_tol": 1e-12, "dedup_tol": 1e-3, "n_trials_shown": 3, "branch_step": 1e-3,
+                "branch_steps": 200, "landing_fraction": 0.1}
 BUILD = {"arch": "vanilla", "input_size": 3, "hidden_size": 3, "output_size": 3}
 # The bistable neuron tanh(2 h) = h: its non-zero fixed points +-h*.
 H_STAR = brentq(lambda h: np.tanh(2.0 * h) - h, 0.5, 1.0, xtol=1e-15)
@@ -73,9 +74,11 @@ def test_memory_codes_count_each_corner():
 
 def test_fixed_points_of_three_bistable_neurons(data):
     model = _three_bistable_neurons()
-    fixed, readout, states = networks.find_memories(model, data, FIXED_POINTS, torch.Generator().manual_seed(1))
+    fixed, readout, states, connections = networks.find_memories(model, data, FIXED_POINTS,
+                                                                 torch.Generator().manual_seed(1))
     assert states.shape == (16, 60, 3)
-    # Every point found is one of the 27 exact fixed points (Newton to round-off).
+    # All 27 exact fixed points are found (the midpoint search reaches the saddles), to Newton's round-off.
+    assert len(fixed.points) == 27
     nearest = np.array([-H_STAR, 0.0, H_STAR])
     distance = np.abs(fixed.points[..., None] - nearest).min(axis=-1)
     assert distance.max() < 1e-12
@@ -86,6 +89,30 @@ def test_fixed_points_of_three_bistable_neurons(data):
     assert codes["max_deviation"] == pytest.approx(1.0 - H_STAR, abs=1e-12)
     # The unstable directions are the coordinates at 0 (multiplier tanh'(0) * 2 = 2 > 1).
     np.testing.assert_array_equal(fixed.n_unstable, np.sum(np.abs(fixed.points) < 0.5, axis=1))
+    # The 12 one-unstable saddles sit at the cube's edge midpoints; each unstable manifold is the zero
+    # coordinate's axis, whose two branches end on the two corners one bit apart.
+    assert len(connections["saddle"]) == 12
+    edges = networks.connected_edges(connections["lands_on"], readout)
+    assert edges["adjacent"].all() and edges["edges"] == stage.cube_edges()
+    zero = np.abs(fixed.points[connections["saddle"]]) < 0.5
+    np.testing.assert_allclose(np.abs(connections["direction"]), zero.astype(float), atol=1e-12)
+
+
+def test_cube_edges():
+    edges = stage.cube_edges()
+    assert len(edges) == 12 and all(len(e) == 2 for e in edges)
+    assert frozenset({(1.0, 1.0, 1.0), (-1.0, 1.0, 1.0)}) in edges
+    assert frozenset({(1.0, 1.0, 1.0), (-1.0, -1.0, 1.0)}) not in edges  # two bits apart
+
+
+def test_connected_edges_rejects_non_adjacent_and_unlanded_branches():
+    readout = np.array([[0.9, 0.9, 0.9], [-0.9, 0.9, 0.9], [-0.9, -0.9, 0.9], [0.0, 0.0, 0.0]])
+    # Saddle 0 joins codes one bit apart; saddle 1 joins codes two bits apart; saddle 2 has a branch
+    # that lands nowhere; saddle 3 has both branches on the same memory.
+    lands_on = np.array([[0, 1], [0, 2], [1, -1], [2, 2]])
+    edges = networks.connected_edges(lands_on, readout)
+    np.testing.assert_array_equal(edges["adjacent"], [True, False, False, False])
+    assert edges["edges"] == {frozenset({(1.0, 1.0, 1.0), (-1.0, 1.0, 1.0)})}
 
 
 def _store(model, replicate, val_loss):
@@ -95,29 +122,47 @@ def _store(model, replicate, val_loss):
 
 
 def test_analysis_and_claims_on_known_memories(data):
-    # In the order the analysis gets them, the untrained replicate first: each is placed by its identity.
-    runs = [_store(_network(3), 1, 0.9), _store(_three_bistable_neurons(), 0, 0.1)]
+    # In the order the analysis gets them, an untrained replicate first: each is placed by its identity.
+    runs = [_store(_network(3), 2, 0.9), _store(_three_bistable_neurons(), 0, 0.1),
+            _store(_three_bistable_neurons(), 1, 0.2)]
     streams = Streams(0, "flipflop")
     ds = networks.analyse(data, runs, FIXED_POINTS, streams)
-    assert set(streams.used) == {"vanilla/0/fixed_points", "vanilla/1/fixed_points"}
+    assert set(streams.used) == {f"vanilla/{r}/fixed_points" for r in range(3)}
     assert streams.used["vanilla/0/fixed_points"] == derive_seed(0, "flipflop", "vanilla", 0, "fixed_points")
-    assert ds["trajectory_pc"].shape == (1, 2, 3, 60, 3)
+    assert ds["trajectory_pc"].shape == (1, 3, 3, 60, 3)
     best = ds.sel(arch="vanilla", replicate=0)
     assert int(best["n_stable"]) == 8 and int(best["n_codes_matched"]) == 8
+    assert int(best["n_saddle_1"]) == int(best["n_connecting"]) == int(best["n_edges"]) == 12
+    # Each one-unstable saddle's drawn direction is its unit eigenvector projected on the top PCs.
+    saddles = best["fixed_point_n_unstable"].values == 1
+    assert np.all(np.isfinite(best["fixed_point_direction_pc"].values[saddles]))
+    assert np.all(np.linalg.norm(best["fixed_point_direction_pc"].values[saddles], axis=-1) <= 1 + 1e-12)
     # The hand-built network holds every bit: accuracy 1 (sign of h equals the last pulse).
     assert float(best["accuracy"]) == 1.0
     claims = {c.id: c for c in stage.claims(ds)}
-    assert claims["flipflop/accuracy/vanilla"].passed
-    assert claims["flipflop/stable_fixed_points/vanilla"].passed
-    assert claims["flipflop/stable_fixed_points/vanilla/replicate=0"].passed
-    assert not claims["flipflop/stable_fixed_points/vanilla/replicate=1"].passed  # untrained: no 8 memories
+    quantities = ("accuracy", "stable_fixed_points", "saddles", "saddle_connects_memories", "saddle_edges")
+    assert set(claims) == {f"flipflop/{q}/vanilla" for q in quantities}
+    # Two of three replicates hold the cube: every median is theirs.
+    assert all(c.passed for c in claims.values())
+    assert claims["flipflop/saddle_edges/vanilla"].measured == 12
     assert_labelled(claims.values(), "flipflop")
     assert {c.kind for c in claims.values()} == {"finding"}
+    assert {c.figure for c in claims.values()} == {"flipflop_fixed_points"}
+    connects = claims.pop("flipflop/saddle_connects_memories/vanilla")
+    assert all("median of 3 replicate(s)" in c.note for c in claims.values())
+    # The untrained replicate has no one-unstable saddle, hence no fraction of them connecting.
+    assert "median of 2 replicate(s)" in connects.note and "1 replicate(s) without such saddles" in connects.note
     assert claims["flipflop/accuracy/vanilla"].criterion == "=±tol"  # accuracy <= 1: >= 0.99 is 1 +- 0.01
-    assert {c.criterion for i, c in claims.items() if "stable_fixed_points" in i} == {"="}
-    # The figure shows the lowest-validation-loss replicate (0) only.
-    assert claims["flipflop/stable_fixed_points/vanilla/replicate=0"].figure == "flipflop_fixed_points"
-    assert claims["flipflop/stable_fixed_points/vanilla/replicate=1"].figure == ""
+    assert claims["flipflop/saddles/vanilla"].criterion == ">="
+
+
+def test_claims_fail_when_most_replicates_hold_no_memories(data):
+    runs = [_store(_network(3), 0, 0.9), _store(_network(4), 1, 0.8), _store(_three_bistable_neurons(), 2, 0.1)]
+    ds = networks.analyse(data, runs, FIXED_POINTS, Streams(0, "flipflop"))
+    claims = {c.id: c for c in stage.claims(ds)}
+    # Untrained networks (default initialisation) do not hold 8 memories nor saddles between them.
+    for quantity in ("accuracy", "stable_fixed_points", "saddle_edges"):
+        assert not claims[f"flipflop/{quantity}/vanilla"].passed, quantity
 
 
 def test_the_training_job_stores_its_network_with_its_identity(data, tmp_path, monkeypatch):

@@ -129,14 +129,143 @@ def find_fixed_points(
             is_stable=np.empty(0, dtype=bool),
         )
     eigenvalues = np.linalg.eigvals(jacobians(F, points).detach().cpu().numpy())
-    moduli = np.abs(eigenvalues)
+    n_unstable, is_stable = classify(eigenvalues)
     return FixedPoints(
         points=points.cpu().numpy(),
         q=q[kept].cpu().numpy(),
         eigenvalues=eigenvalues,
-        n_unstable=np.sum(moduli > 1.0, axis=1),
-        is_stable=np.all(moduli < 1.0, axis=1),
+        n_unstable=n_unstable,
+        is_stable=is_stable,
     )
+
+
+def classify(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear stability of fixed points of a discrete-time map from their Jacobians' eigenvalues.
+
+    A fixed point of h <- F(h) is stable iff every eigenvalue of dF/dh has modulus < 1; each
+    eigenvalue with modulus > 1 is one unstable direction (a complex pair counts twice, as it spans
+    a plane). A point with eigenvalues on the unit circle (modulus exactly 1) is neither stable nor
+    unstable in that direction: it is not stable, and the direction is not counted as unstable.
+
+    Parameters
+    ----------
+    eigenvalues
+        (K, d) complex (or real) eigenvalues of the Jacobian at each of K points.
+
+    Returns
+    -------
+    n_unstable : numpy.ndarray
+        (K,) int, the number of eigenvalues with modulus > 1 (the saddle's index; 0 for a stable point).
+    is_stable : numpy.ndarray
+        (K,) bool, True where every modulus is < 1.
+    """
+    moduli = np.abs(np.asarray(eigenvalues))
+    return np.sum(moduli > 1.0, axis=-1).astype(np.int64), np.all(moduli < 1.0, axis=-1)
+
+
+def unstable_direction(jacobian: np.ndarray) -> tuple[float, np.ndarray]:
+    """The unstable eigenvalue and unit eigenvector of a fixed point with one unstable direction.
+
+    Parameters
+    ----------
+    jacobian
+        (d, d) Jacobian dF/dh at the fixed point, with exactly one eigenvalue of modulus > 1
+        (:func:`classify`). That eigenvalue is real (complex ones come in conjugate pairs), and so is
+        its eigenvector.
+
+    Returns
+    -------
+    eigenvalue : float
+        The unstable multiplier (> 1, or < -1 for a flip saddle whose branches alternate sides).
+    direction : numpy.ndarray
+        (d,) unit eigenvector, its sign fixed so that its largest-magnitude entry is positive.
+    """
+    eigenvalues, vectors = np.linalg.eig(jacobian)
+    unstable = np.flatnonzero(np.abs(eigenvalues) > 1.0)
+    if unstable.size != 1:
+        raise ValueError(f"expected one eigenvalue of modulus > 1, got {unstable.size}")
+    direction = vectors[:, unstable[0]].real
+    direction = direction / np.linalg.norm(direction)
+    return float(eigenvalues[unstable[0]].real), direction * np.sign(direction[np.argmax(np.abs(direction))])
+
+
+def saddle_connections(
+    F: Map, fixed: FixedPoints, *, step: float, n_steps: int, landing_fraction: float
+) -> dict[str, np.ndarray]:
+    """Where the unstable manifold of each one-unstable saddle leads: the heteroclinic connections.
+
+    Sussillo & Barak (2013, Fig. 3) draw a saddle between two attractors with its one unstable
+    direction pointing at both. This checks it: from each saddle h* with one unstable eigenvector v,
+    the autonomous map is run from h* + step v and h* - step v (the two branches of the
+    one-dimensional unstable manifold) for ``n_steps`` steps, and each end state is attributed to the
+    nearest stable fixed point if it lies within ``landing_fraction`` of that point's distance to the
+    next stable point (a relative radius: attractors with a Jacobian eigenvalue near 1, as a GRU's
+    memories, are approached slowly, and the scale of h differs between networks). A saddle connects
+    two memories when its branches land on two different stable points.
+
+    Parameters
+    ----------
+    F
+        The map, (B, d) -> (B, d), float64.
+    fixed
+        Fixed points from :func:`find_fixed_points`.
+    step
+        Distance from the saddle along +-v where each branch starts (units of h); small enough that
+        the linearisation holds, large enough that round-off does not dominate.
+    n_steps
+        Iterations of F per branch: long enough to leave the saddle (about ln(1/step)/ln|lambda_u|
+        steps) and settle on an attractor.
+    landing_fraction
+        Largest distance between a branch's end state and the stable point it is attributed to, as a
+        fraction of that point's distance to its nearest other stable point (with a single stable
+        point, of the distance from the saddle to it).
+
+    Returns
+    -------
+    dict
+        ``saddle`` (S,): indices into ``fixed.points`` of the points with exactly one unstable
+        direction; ``eigenvalue`` (S,): their unstable multipliers; ``direction`` (S, d): unit unstable
+        eigenvectors; ``lands_on`` (S, 2): index into ``fixed.points`` of the stable point each branch
+        (+v, -v) ends at, -1 where none is close enough; ``landing_distance`` (S, 2): the distance from
+        each end state to the nearest stable point relative to that point's radius above (inf when
+        there is none).
+    """
+    d = fixed.points.shape[1]
+    saddles = np.flatnonzero(fixed.n_unstable == 1)
+    out = {"saddle": saddles, "eigenvalue": np.empty(0), "direction": np.empty((0, d)),
+           "lands_on": np.empty((0, 2), dtype=np.int64), "landing_distance": np.empty((0, 2))}
+    if saddles.size == 0:
+        return out
+    points = torch.as_tensor(fixed.points[saddles], dtype=torch.float64)
+    J = jacobians(F, points).detach().cpu().numpy()
+    found = [unstable_direction(j) for j in J]
+    eigenvalue = np.array([f[0] for f in found])
+    direction = np.stack([f[1] for f in found])
+    v = torch.as_tensor(direction, dtype=torch.float64)
+    h = torch.cat([points + step * v, points - step * v])  # (2 S, d): branch +v, then branch -v
+    with torch.no_grad():
+        for _ in range(n_steps):
+            h = F(h)
+    ends = h.cpu().numpy().reshape(2, saddles.size, d).transpose(1, 0, 2)  # (S, 2, d)
+    stable = np.flatnonzero(fixed.is_stable)
+    if stable.size == 0:
+        lands_on = np.full((saddles.size, 2), -1, dtype=np.int64)
+        distance = np.full((saddles.size, 2), np.inf)
+    else:
+        attractors = fixed.points[stable]
+        if stable.size > 1:
+            between = np.linalg.norm(attractors[:, None] - attractors[None], axis=-1)
+            np.fill_diagonal(between, np.inf)
+            radius = np.broadcast_to(between.min(axis=1), (saddles.size, stable.size))
+        else:
+            radius = np.linalg.norm(fixed.points[saddles] - attractors[0], axis=-1)[:, None]
+        gaps = np.linalg.norm(ends[:, :, None, :] - attractors[None, None], axis=-1)  # (S, 2, n_stable)
+        relative = gaps / radius[:, None, :]
+        nearest = gaps.argmin(axis=-1)
+        distance = np.take_along_axis(relative, nearest[..., None], axis=-1)[..., 0]
+        lands_on = np.where(distance <= landing_fraction, stable[nearest], -1)
+    return {"saddle": saddles, "eigenvalue": eigenvalue, "direction": direction, "lands_on": lands_on,
+            "landing_distance": distance}
 
 
 def speed(F: Map, h: torch.Tensor) -> torch.Tensor:
@@ -209,6 +338,27 @@ def sample_initial_states(
         n_states, states.shape[1], generator=generator, dtype=torch.float64, device=device
     )
     return states[index.to(states.device)] + noise_std * noise.to(states.device)
+
+
+def pairwise_midpoints(points: np.ndarray) -> np.ndarray:
+    """Midpoints of every pair of points: starting states for a saddle search between attractors.
+
+    A saddle that separates two attractors' basins lies on the basin boundary, which crosses the
+    segment joining the attractors; the midpoint is a start from which q descent reaches it more
+    often than from states on the trajectories, which only pass near saddles during a transition.
+
+    Parameters
+    ----------
+    points
+        (K, d) states, e.g. the stable fixed points found by a first search.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K (K - 1) / 2, d) midpoints (h_i + h_j) / 2 for i < j.
+    """
+    i, j = np.triu_indices(len(points), k=1)
+    return (points[i] + points[j]) / 2.0
 
 
 def newton_polish(F: Map, points: torch.Tensor, n_steps: int) -> torch.Tensor:

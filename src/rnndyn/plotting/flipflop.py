@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import numpy as np
 import xarray as xr
 from matplotlib.ticker import MaxNLocator
 
@@ -20,10 +21,16 @@ def figures_job(job: Job) -> None:
     job.figure("fixed_points", fixed_points_pca(job.read()))
 
 
+# Half-length of a drawn unstable direction, as a fraction of the median distance between neighbouring
+# stable points in the panel: long enough to see its heading, short enough not to reach the memories.
+SEGMENT_FRACTION = 0.3
+
+
 def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:
     """One 3-D panel per architecture (replicate with the lowest validation loss): test trajectories
     in the top three principal components, stable fixed points labelled with their read-out code,
-    saddles as crosses."""
+    saddles with one unstable direction as crosses with that direction drawn as a segment (Sussillo &
+    Barak 2013, Fig. 3), saddles with more as small diamonds."""
     set_theme()
     archs = ds["arch"].values
     n_cols = min(3, archs.size)  # at most three panels a row: 8 pt text stays 8 pt at the report's width
@@ -41,9 +48,15 @@ def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:
         stable = unstable == 0
         ax.scatter(*pc[stable].T, s=60, color=STABLE_COLOR, edgecolors="k", depthshade=False,
                    label=f"stable ({int(stable.sum())})")
-        saddle = unstable > 0
+        saddle = unstable == 1
         ax.scatter(*pc[saddle].T, s=50, color=UNSTABLE_COLOR, marker="x", depthshade=False,
-                   label=f"saddle ({int(saddle.sum())})")
+                   label=f"1 unstable dir. ({int(saddle.sum())})")
+        higher = unstable > 1
+        ax.scatter(*pc[higher].T, s=14, color="0.3", marker="D", depthshade=False,
+                   label=f"2+ unstable dir. ({int(higher.sum())})")
+        half = SEGMENT_FRACTION * _neighbour_distance(pc[stable])
+        for point, direction in zip(pc[saddle], run["fixed_point_direction_pc"].values[saddle]):
+            ax.plot(*np.stack([point - half * direction, point + half * direction]).T, color=UNSTABLE_COLOR, lw=1.5)
         for point, out in zip(pc[stable], readout[stable]):
             ax.text(*point, " " + "".join("+" if v > 0 else "-" for v in out), fontsize=8)
         # Three ticks an axis and a smaller box: the axis labels stay inside the panel at 8 pt.
@@ -56,3 +69,12 @@ def fixed_points_pca(ds: xr.Dataset) -> plt.Figure:
                title=f"{arch}, replicate {int(run['replicate'])}\naccuracy {float(run['accuracy']):.4f}")
         ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def _neighbour_distance(points: np.ndarray) -> float:
+    """Median distance from each of the points (K, 3) to its nearest other one (1 with fewer than two)."""
+    if len(points) < 2:
+        return 1.0
+    distance = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    return float(np.median(distance.min(axis=1)))
