@@ -149,9 +149,9 @@ def test_analysis_and_claims_on_known_memories(data):
     assert {c.kind for c in claims.values()} == {"finding"}
     assert {c.figure for c in claims.values()} == {"flipflop_fixed_points"}
     connects = claims.pop("flipflop/saddle_connects_memories/vanilla")
-    assert all("median of 3 replicate(s)" in c.note for c in claims.values())
+    assert all("median of 3 replicates" in c.note for c in claims.values())
     # The untrained replicate has no one-unstable saddle, hence no fraction of them connecting.
-    assert "median of 2 replicate(s)" in connects.note and "1 replicate(s) without such saddles" in connects.note
+    assert "median of 2 replicates" in connects.note and "1 replicate(s) without such saddles" in connects.note
     assert claims["flipflop/accuracy/vanilla"].criterion == "=±tol"  # accuracy <= 1: >= 0.99 is 1 +- 0.01
     assert claims["flipflop/saddles/vanilla"].criterion == ">="
 

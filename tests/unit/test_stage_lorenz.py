@@ -156,13 +156,6 @@ def test_full_setting_trains_and_analyses_a_shplrnn_with_gtf(cfg, data, truth):
     assert claims["rnn-lyapunov/full_shplrnn_h4_lambda2_vs_vlachas_gru40"].tolerance == pytest.approx(0.0043)
 
 
-def test_median_interval_is_the_median_with_the_min_max_range():
-    median, note = lorenz.median_interval(np.array([0.9, 0.7, 1.0]))
-    assert median == 0.9 and "min-max [0.7, 1]" in note and "3 replicates" in note
-    median, note = lorenz.median_interval(np.array([0.9, np.nan, 1.0]))
-    assert "1 not finite" in note
-
-
 def test_prediction_windows_are_shifted_pairs():
     x = np.arange(30.0).reshape(2, 15)
     inputs, targets = lorenz_training.prediction_windows(x, 4, 5)

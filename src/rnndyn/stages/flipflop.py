@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from rnndyn.analysis.replicates import median_interval
 from rnndyn.claims import Claim, claim_holds
 from rnndyn.systems.tasks import flip_flop
 
@@ -97,19 +98,6 @@ def cube_edges() -> set[frozenset[tuple[float, ...]]]:
     codes = [tuple(c) for c in all_codes()]
     return {frozenset((a, b)) for a, b in itertools.combinations(codes, 2)
             if sum(x != y for x, y in zip(a, b)) == 1}
-
-
-def median_interval(values: np.ndarray) -> tuple[float, str]:
-    """The median over replicates (R,) and its min-max interval, as a phrase for a note; a NaN (a
-    missing network, a ratio over no saddles) makes the median NaN: a FAILED row."""
-    values = np.asarray(values, dtype=float)
-    median = float(np.median(values))
-    finite = values[np.isfinite(values)]
-    span = f"[{finite.min():.4g}, {finite.max():.4g}]" if finite.size else "[nan]"
-    # With R replicates the min-max range covers the population median with probability 1 - 2^(1-R)
-    # (75 % for 3, 94 % for 5): an order-statistic interval, no distribution assumed.
-    coverage = f" (a {1 - 2.0 ** (1 - values.size):.0%} interval for the median)" if values.size > 1 else ""
-    return median, f"median of {values.size} replicate(s), min-max {span}{coverage}"
 
 
 def claims(ds: xr.Dataset) -> list[Claim]:

@@ -35,6 +35,7 @@ import numpy as np
 import xarray as xr
 
 from rnndyn.analysis.kalman import steady_state_kalman
+from rnndyn.analysis.replicates import median_interval
 from rnndyn.claims import N_STANDARD_ERRORS, Claim, claim_close, claim_holds
 from rnndyn.systems.lgssm import LinearGaussianSystem, simulate_lgssm, system_from_spec
 
@@ -120,19 +121,6 @@ def system_label(spec: dict[str, Any]) -> str:
         return (f"canonical {spec['n']}x{spec['n']}, 1/r² {inverse_r2_db:+g} dB"
                 + (f", q² {q2_db:+g} dB" if abs(q2_db) > 1e-9 else ""))
     return f"random, n = {spec['n']}, p = {spec['p']}"
-
-
-def median_interval(values: np.ndarray) -> tuple[float, str]:
-    """The median over replicates and its min-max interval, as a phrase for a note (a NaN, e.g. a
-    diverged or missing network, makes the median NaN: a FAILED row)."""
-    values = np.asarray(values, dtype=float)
-    median = float(np.median(values))
-    finite = values[np.isfinite(values)]
-    span = f"[{finite.min():.3g}, {finite.max():.3g}]" if finite.size else "[nan]"
-    extra = f", {values.size - finite.size} not finite" if finite.size < values.size else ""
-    # With k replicates the min-max range covers the median with probability 1 - 2^(1-k) (75 % for 3).
-    coverage = f" (a {1 - 2.0 ** (1 - values.size):.0%} interval for the median)" if values.size > 1 else ""
-    return median, f"median of {values.size} replicates, min-max {span}{coverage}{extra}"
 
 
 def impulse_error_allowed_by_gap(s: xr.Dataset) -> float:

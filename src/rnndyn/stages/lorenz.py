@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from rnndyn.analysis.replicates import median_interval
 from rnndyn.claims import Claim, claim_close, claim_holds
 from rnndyn.systems.lorenz import KAPLAN_YORKE_DIMENSION, LYAPUNOV_SPECTRUM, LYAPUNOV_SUM
 
@@ -229,17 +230,6 @@ def groups(summary: xr.Dataset, setting: str) -> dict[str, np.ndarray]:
     for i in np.flatnonzero(summary["setting"].values == setting):
         out.setdefault(f"{summary['arch'].values[i]}_h{int(summary['hidden'].values[i])}", []).append(int(i))
     return {name: np.asarray(members) for name, members in out.items()}
-
-
-def median_interval(values: np.ndarray) -> tuple[float, str]:
-    """The median over replicates and a note with its min-max interval (NaN-aware: a diverged
-    network's NaN is reported, and makes the median NaN, i.e. a FAILED row)."""
-    values = np.asarray(values, dtype=float)
-    median = float(np.median(values))
-    finite = values[np.isfinite(values)]
-    span = f"[{finite.min():.4g}, {finite.max():.4g}]" if finite.size else "[nan]"
-    extra = f", {values.size - finite.size} not finite" if finite.size < values.size else ""
-    return median, f"median of {values.size} replicates, min-max {span}{extra}"
 
 
 def spectrum_claims(summary: xr.Dataset, setting: str) -> list[Claim]:
