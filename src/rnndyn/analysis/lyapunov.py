@@ -202,12 +202,11 @@ def lyapunov_spectrum(
     LyapunovResult
     """
     x0 = np.asarray(x0, dtype=np.float64)
-    _check_state(x0)
+    basis = _start_basis(x0, n_exponents, rng)
 
     def tangent_step(x: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return step(x), jacobian(x) @ basis
 
-    basis = _initial_basis(x0.shape, n_exponents, rng)
     return _qr_iterate(tangent_step, x0, basis, n_steps=n_steps, n_transient=n_transient,
                        qr_every=qr_every, dt=dt, record_every=record_every)
 
@@ -243,10 +242,7 @@ def lyapunov_spectrum_tangent(
     -------
     LyapunovResult
     """
-    _check_state(x0)
-    basis = _initial_basis(tuple(x0.shape), n_exponents, rng)
-    if isinstance(x0, torch.Tensor):
-        basis = torch.from_numpy(basis).to(device=x0.device)
+    basis = _start_basis(x0, n_exponents, rng)
     return _qr_iterate(tangent_step, x0, basis, n_steps=n_steps, n_transient=n_transient,
                        qr_every=qr_every, dt=dt, record_every=record_every)
 
@@ -338,10 +334,7 @@ def lyapunov_spectrum_driven(
     -------
     LyapunovResult
     """
-    _check_state(x0)
-    basis = _initial_basis(tuple(x0.shape), n_exponents, rng)
-    if isinstance(x0, torch.Tensor):
-        basis = torch.from_numpy(basis).to(device=x0.device)
+    basis = _start_basis(x0, n_exponents, rng)
 
     def timed_step(timed: tuple[int, Array], basis: Array) -> tuple[tuple[int, Array], Array]:
         t, x = timed
@@ -436,6 +429,13 @@ def _initial_basis(shape: tuple[int, ...], n_exponents: int | None,
     # columns as the full spectrum (identical numbers up to round-off).
     q, _ = np.linalg.qr(rng.standard_normal((d, d))[:, :k])
     return np.broadcast_to(q, (batch, d, k)).copy()
+
+
+def _start_basis(x0: Array, n_exponents: int | None, rng: np.random.Generator | None) -> Array:
+    """:func:`_initial_basis` for checked states ``x0``, as a tensor on their device when they are one."""
+    _check_state(x0)
+    basis = _initial_basis(tuple(x0.shape), n_exponents, rng)
+    return torch.from_numpy(basis).to(device=x0.device) if isinstance(x0, torch.Tensor) else basis
 
 
 def _orthonormalise(basis: Array) -> tuple[Array, np.ndarray]:

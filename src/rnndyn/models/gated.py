@@ -152,7 +152,11 @@ class GRUModel(RecurrentModel):
         for parameter in self.gru.parameters():
             uniform_(parameter, hidden_size**-0.5, generator)
 
-    def step(self, x_t: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+    def _gates(
+        self, x_t: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reset ``r``, update ``z``, candidate ``n`` and the recurrent part ``a_n^h`` of the
+        candidate's pre-activation, in PyTorch's GRU conventions."""
         gru = self.gru
         input_r, input_z, input_n = F.linear(x_t, gru.weight_ih_l0, gru.bias_ih_l0).chunk(3, -1)
         hidden_r, hidden_z, hidden_n = F.linear(state, gru.weight_hh_l0, gru.bias_hh_l0).chunk(
@@ -161,6 +165,10 @@ class GRUModel(RecurrentModel):
         reset = torch.sigmoid(input_r + hidden_r)
         update = torch.sigmoid(input_z + hidden_z)
         candidate = torch.tanh(input_n + reset * hidden_n)
+        return reset, update, candidate, hidden_n
+
+    def step(self, x_t: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        _, update, candidate, _ = self._gates(x_t, state)
         return (1.0 - update) * candidate + update * state
 
     def step_jacobians(
@@ -175,13 +183,7 @@ class GRUModel(RecurrentModel):
         for the candidate (the reset gate multiplies only the recurrent part).
         """
         gru = self.gru
-        input_r, input_z, input_n = F.linear(x_t, gru.weight_ih_l0, gru.bias_ih_l0).chunk(3, -1)
-        hidden_r, hidden_z, hidden_n = F.linear(state, gru.weight_hh_l0, gru.bias_hh_l0).chunk(
-            3, -1
-        )
-        reset = torch.sigmoid(input_r + hidden_r)
-        update = torch.sigmoid(input_z + hidden_z)
-        candidate = torch.tanh(input_n + reset * hidden_n)
+        reset, update, candidate, hidden_n = self._gates(x_t, state)
         next_state = (1.0 - update) * candidate + update * state
 
         n = self.hidden_size

@@ -22,13 +22,13 @@ def figures_job(job: Job) -> None:
     the best network of the scalar setting (of the first setting when there is no scalar one)."""
     reference, truth, summary = job.read("reference"), job.read("truth"), job.read("summary")
     best = best_label(summary, "scalar")
-    analysis = next(a for a in job.read_all("analyses") if network_label(a.attrs["identity"]) == best)
+    analyses = {network_label(a.attrs["identity"]): a for a in job.read_all("analyses")}
+    analysis = analyses[best]
     models = {network_label(m.attrs["identity"]): m for m in job.read_all("models")}
     job.figure("attractors", attractor_triptych(truth, analysis, best))
     job.figure("persistence", persistence_figure(truth, analysis, best))
     job.figure("spectra", spectra_figure(summary, reference))
     job.figure("intrinsic", intrinsic_figure(summary))
-    analyses = {network_label(a.attrs["identity"]): a for a in job.read_all("analyses")}
     bests = {best_label(summary, setting) for setting in summary["setting"].values}
     job.figure("dimension", dimension_figure(truth, {label: analyses[label] for label in sorted(bests)}))
     job.figure("sweep", sweep_figure(truth))

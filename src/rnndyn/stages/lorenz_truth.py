@@ -131,13 +131,14 @@ def truth_analysis(data: xr.Dataset, cfg: dict[str, Any], rng: np.random.Generat
     fnn = fnn_fractions(observed, lag, takens)
     dim = embedding_dimension(fnn, takens["fnn_dims"], takens["fnn_threshold"])
     states = data["state_attractor"].values[:, window]
-    true_topo = cloud_topology(state_cloud(states, takens["cloud_stride"]), takens, rng)
+    true_points = state_cloud(states, takens["cloud_stride"])
+    true_topo = cloud_topology(true_points, takens, rng)
     delay_points = delay_cloud(observed, dim, lag, takens["cloud_stride"])
     delay_topo = cloud_topology(delay_points, takens, rng)
     # The filter and the dominance fraction of the H1 verdict, justified by a sweep over both on the
     # truth's clouds (stored and plotted), not by the one setting used.
     sweeps = {name: topology_sweep(points, takens["sweep_keeps"], takens["sweep_fractions"], takens, rng)
-              for name, points in (("true", state_cloud(states, takens["cloud_stride"])), ("delay", delay_points))}
+              for name, points in (("true", true_points), ("delay", delay_points))}
 
     truth, floor = true_x(data, "attractor")[:, window], true_x(data, "floor")[:, window]
     floor_stsp, floor_h = reconstruction_metrics(floor, truth, dim=dim, lag=lag, n_bins=dsr["n_bins"], sigma=dsr["sigma"])
