@@ -126,3 +126,40 @@ def test_variables_form_a_dataset(takens):
                  "h1_ratio_2", "h1_ratio_3", "h1_unfiltered_ratio_2", "h1_unfiltered_ratio_3", "h1_min_persistence"):
         assert data[f"ball_{name}"].dims == ()
     assert float(data["ball_d2_low"]) <= float(data["ball_d2"]) <= float(data["ball_d2_high"])
+
+
+def test_nolds_gives_one_estimate_per_series(takens):
+    """nolds' cross-check runs on ``nolds_series`` series one by one, not on the first alone: sines
+    (delay embeddings of a circle) come out near 1 (1.2: nolds fits radii up to half a standard
+    deviation, where the curve bends) and Lorenz's x near its 2.05 (1.85-1.9 at these radii); series
+    past ``nolds_series`` are not used."""
+    from rnndyn.stages.lorenz_takens import nolds_d2
+
+    rng = np.random.default_rng(3)
+    n = takens["nolds_series"]
+    sines = np.sin(2 * np.pi * np.arange(4000)[None, :] / 97 + rng.uniform(0, 2 * np.pi, (n // 2, 1)))
+    runs = integrate_lorenz(lorenz_initial_states(rng, n - n // 2), dt=0.01, n_steps=3999, n_transient=1000)
+    x = (runs[..., 0] - runs[..., 0].mean()) / runs[..., 0].std()
+    d2 = nolds_d2(np.concatenate([sines, x, np.zeros((2, 4000))]), lag=16, cfg=takens)
+    assert d2.shape == (n,)
+    assert np.all(np.abs(d2[: n // 2] - 1.0) < 0.25)
+    assert np.all((d2[n // 2:] > 1.7) & (d2[n // 2:] < 2.2))
+
+
+def test_nolds_range_is_the_interval_of_the_cross_check(takens):
+    from rnndyn.stages.lorenz_takens import scalar_variables
+
+    ds = xr.Dataset(scalar_variables("x", "a series", np.zeros(5), np.array([1.9, 2.1, 2.0, np.nan])))
+    assert (float(ds["x_d2_nolds"]), float(ds["x_d2_nolds_low"]), float(ds["x_d2_nolds_high"])) == (2.0, 1.9, 2.1)
+    empty = xr.Dataset(scalar_variables("x", "a series", np.zeros(5), np.full(4, np.nan)))
+    assert np.isnan(float(empty["x_d2_nolds"])) and np.isnan(float(empty["x_d2_nolds_low"]))
+
+
+def test_agreement_tolerance_adds_the_half_widths_that_face_each_other():
+    from rnndyn.stages.lorenz import agreement_tolerance
+
+    # ours 2.0 [1.9, 2.3], theirs 2.5 [2.2, 2.6]: ours reaches up by 0.3, theirs down by 0.3.
+    assert agreement_tolerance((2.0, 1.9, 2.3), (2.5, 2.2, 2.6)) == pytest.approx(0.6)
+    # the other way round: ours reaches down by 0.1, theirs up by 0.1.
+    assert agreement_tolerance((2.5, 2.4, 2.9), (2.0, 1.5, 2.1)) == pytest.approx(0.2)
+    assert np.isnan(agreement_tolerance((2.0, np.nan, np.nan), (2.5, 2.2, 2.6)))

@@ -352,3 +352,56 @@ def test_schema_accepts_every_mode_and_family():
     lorenz = validate_config(config, load_schema(SCHEMA))["lorenz"]
     assert lorenz["training"]["archs"]["shplrnn"]["phases"][1]["gtf_alpha"] == "adaptive"
     assert lorenz["training"]["archs"]["lstm"]["options"] == {}
+
+
+def _limit_cycle_network() -> torch.nn.Module:
+    """A 3-unit tanh network whose closed loop circles: ``W`` rotates the first two units by
+    2 pi / 25 per step with gain 1.2 and damps the third by 0.5; it reads out 2 h_1 and feeds its
+    input weakly to unit 1 (0.05), so the warm-up moves it off the unstable origin and the closed
+    loop's linear part keeps complex eigenvalues of modulus above 1: an invariant circle born in a
+    Neimark-Sacker bifurcation, lambda1 = 0."""
+    from rnndyn.models.registry import build_model
+
+    model = build_model("vanilla", input_size=1, hidden_size=3, output_size=1, generator=torch.Generator(),
+                        dtype=torch.float64)
+    angle = 2 * math.pi / 25
+    rotation = 1.2 * torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+        model.rnn.weight_hh_l0[:2, :2] = rotation
+        model.rnn.weight_hh_l0[2, 2] = 0.5
+        model.output_layer.weight[0, 0] = 2.0
+        model.rnn.weight_ih_l0[0, 0] = 0.05
+    return model.eval()
+
+
+def test_claims_fail_on_a_network_that_did_not_rebuild_lorenz(cfg, truth):
+    """Issue 12's negative control at stage level: a network whose closed loop is a limit cycle goes
+    through the stage's own analysis and claims; every claim that says "this is Lorenz" fails, while
+    the measurements themselves are right for a circle (lambda1 = 0, one loop, D2 = 1)."""
+    from rnndyn.models.trained import network_store
+
+    model = _limit_cycle_network()
+    history = xr.Dataset({"loss": ("epoch", [1.0]), "val_loss": ("epoch", [1.0])}, coords={"epoch": [0]})
+    identity = {"stage": "lorenz", "setting": "scalar", "arch": "vanilla", "hidden": 3, "replicate": 0}
+    ds = network_store(model, history, build={"arch": "vanilla", "input_size": 1, "hidden_size": 3, "output_size": 1},
+                       identity=identity, status="completed", device="cpu")
+    # 3 units: a spectrum long enough to settle on the circle (with a drive as long) and a cloud
+    # large enough for D2 are cheap.
+    settings = copy.deepcopy(cfg["analysis"])
+    settings["lyapunov"].update(n_steps=3000, n_transient=1000)
+    long_drive = lorenz_data.simulate_splits({**cfg["data"], "drive_steps": 4100, "attractor_steps": 4000},
+                                             Streams(SEED, "lorenz"))
+    analysis = lorenz_analysis.analyse_network(load_network(ds), long_drive, truth, settings,
+                                               Streams(SEED, "limit cycle").numpy("analysis"))
+    assert abs(float(analysis["lyapunov_mean"][0])) < 0.05  # the circle's neutral direction, 1/time
+    summary = lorenz.summarise([ds], [analysis.assign_attrs(identity=identity)])
+    claims = {c.id: c for c in lorenz.network_claims(summary, truth)}
+    for quantity in ("rnn-lyapunov/scalar_vanilla_h3_lambda1", "rnn-lyapunov/scalar_best_lambda1",
+                     "rnn-lyapunov/scalar_vanilla_h3_n_intrinsic", "takens/scalar_vanilla_h3_hidden_d2",
+                     "takens/hidden_h1_dominant_bars", "takens/hidden_d2",
+                     "dsr-metrics/scalar_vanilla_h3_d_stsp_beats_null", "dsr-metrics/scalar_vanilla_h3_d_h_beats_null"):
+        assert not claims[quantity].passed, quantity
+    assert claims["takens/hidden_h1_dominant_bars"].measured == 1
+    assert claims["takens/scalar_vanilla_h3_hidden_d2"].measured == pytest.approx(1.0, abs=0.15)

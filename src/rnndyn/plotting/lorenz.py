@@ -30,7 +30,8 @@ def figures_job(job: Job) -> None:
     job.figure("spectra", spectra_figure(summary, reference))
     job.figure("intrinsic", intrinsic_figure(summary))
     bests = {best_label(summary, setting) for setting in summary["setting"].values}
-    job.figure("dimension", dimension_figure(truth, {label: analyses[label] for label in sorted(bests)}))
+    job.figure("dimension", dimension_figure(truth, reference, summary,
+                                             {label: analyses[label] for label in sorted(bests)}))
     job.figure("sweep", sweep_figure(truth))
     job.figure("convergence", convergence_figure(reference))
     job.figure("vpt", vpt_figure(summary, truth))
@@ -148,17 +149,22 @@ def intrinsic_figure(summary: xr.Dataset) -> plt.Figure:
     return fig
 
 
-def dimension_figure(truth: xr.Dataset, analyses: dict[str, xr.Dataset]) -> plt.Figure:
-    """Local slope d log C / d log r against r for the true and delay clouds and the best networks'
-    hidden (and, in the full setting, generated) clouds; the plateau the D2 rule chose drawn thick,
-    with the D2 estimate and its interval in the legend."""
+def dimension_figure(truth: xr.Dataset, reference: xr.Dataset, summary: xr.Dataset,
+                     analyses: dict[str, xr.Dataset]) -> plt.Figure:
+    """Left: local slope d log C / d log r against r for the true and delay clouds and the best
+    networks' hidden (and, in the full setting, generated) clouds, the plateau the D2 rule chose drawn
+    thick. Right: per cloud, the three estimates of its dimension side by side: our D2 (bootstrap
+    interval), nolds' D2 of its x (range over series) and the Kaplan-Yorke dimension (Lorenz's, or
+    that of the network's intrinsic exponents)."""
     set_theme()
     curves = [("true (x, y, z)", truth, "true"), ("delay of x", truth, "delay")]
     for label, analysis in analyses.items():
         curves.append((f"{label}: hidden", analysis, "hidden"))
         if "generated_d2_local_slope" in analysis:
             curves.append((f"{label}: generated (x, y, z)", analysis, "generated"))
-    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
+    n_rows = 2 + summary.sizes["model"]
+    fig, (ax, right) = plt.subplots(1, 2, figsize=(13, max(4.6, 0.32 * n_rows + 1.5)), layout="constrained",
+                                    gridspec_kw={"width_ratios": [1.2, 1]})
     colors = sns.color_palette("colorblind", len(curves))
     for color, (label, ds, name) in zip(colors, curves):
         if f"{name}_d2_local_slope" not in ds:
@@ -169,9 +175,38 @@ def dimension_figure(truth: xr.Dataset, analyses: dict[str, xr.Dataset]) -> plt.
         ax.plot(radius, slope, color=color, lw=1, label=f"{label}: D2 {d2:.2f} [{low:.2f}, {high:.2f}]")
         ax.plot(np.where(plateau, radius, np.nan), np.where(plateau, slope, np.nan), color=color, lw=3)
     ax.axhline(2.05, color="k", ls="--", lw=0.8, label="Lorenz D2 2.05 (Grassberger & Procaccia 1983)")
-    ax.set(xscale="log", xlabel="r (normalised distance)", ylabel="local slope d log C / d log r", ylim=(0, 4))
+    ax.set(xscale="log", xlabel="r (normalised distance)", ylabel="local slope d log C / d log r", ylim=(0, 4),
+           title="local slope of the correlation sum")
     ax.legend(fontsize=8)
+    estimates_panel(right, truth, reference, summary)
     return fig
+
+
+def estimates_panel(ax: plt.Axes, truth: xr.Dataset, reference: xr.Dataset, summary: xr.Dataset) -> None:
+    """One row per cloud: our D2 of the state (or true) cloud and of the delay cloud of x with their
+    bootstrap intervals, nolds' D2 of x with its range, the Kaplan-Yorke dimension."""
+    def interval(row: float, ds: xr.Dataset, name: str, color, marker: str, label: str, shift: float) -> None:
+        value, low, high = (float(ds[f"{name}{suffix}"]) for suffix in ("", "_low", "_high"))
+        ax.errorbar(value, row + shift, xerr=[[max(value - low, 0)], [max(high - value, 0)]], fmt=marker,
+                    color=color, ms=5, lw=1, capsize=2, label=label)
+
+    rows = [("true (x, y, z) / delay of x", truth, "true_d2", "delay_d2", "true_x_d2_nolds",
+             float(reference["kaplan_yorke"]))]
+    rows += [(str(model), summary.sel(model=model), "hidden_d2", "generated_delay_d2", "generated_x_d2_nolds",
+              float(summary["kaplan_yorke_intrinsic"].sel(model=model))) for model in summary["model"].values]
+    palette = sns.color_palette("colorblind", 4)
+    for k, (label, ds, state, delay, nolds, ky) in enumerate(rows):
+        first = k == 0
+        interval(k, ds, state, palette[0], "o", "our D2: state cloud (true: (x, y, z))" if first else None, -0.2)
+        interval(k, ds, delay, palette[1], "s", "our D2: delay cloud of x" if first else None, 0.0)
+        interval(k, ds, nolds, palette[2], "^", "nolds D2 of x (range over series)" if first else None, 0.2)
+        ax.scatter(ky, k, marker="D", color=palette[3], s=22, zorder=3,
+                   label="D_KY (true: Lorenz; networks: intrinsic exponents)" if first else None)
+    ax.axvline(2.05, color="k", ls="--", lw=0.8)
+    ax.set_yticks(range(len(rows)), [row[0] for row in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="dimension", xlim=(0, 4), title="three estimates per cloud")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
 
 
 def sweep_figure(truth: xr.Dataset) -> plt.Figure:

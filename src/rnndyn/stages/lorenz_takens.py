@@ -340,23 +340,37 @@ def fnn_fractions(x: np.ndarray, lag: int, cfg: dict[str, Any]) -> np.ndarray:
                     for s in series], axis=0)
 
 
-def nolds_d2(x: np.ndarray, lag: int, cfg: dict[str, Any]) -> float:
-    """nolds' correlation dimension of the first series of ``x`` (N, T), the scalar cross-check.
+def nolds_d2(x: np.ndarray, lag: int, cfg: dict[str, Any]) -> np.ndarray:
+    """nolds' correlation dimension of each of the first ``nolds_series`` series of ``x`` (N, T),
+    the scalar cross-check: their spread is the estimate's interval (independent trajectories).
 
-    The series is thinned by ``nolds_stride`` (the lag scaled accordingly) and cut to
+    Each series is thinned by ``nolds_stride`` (the lag scaled accordingly) and cut to
     ``nolds_points`` samples: nolds builds the full distance matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        D2 per series (min(N, nolds_series),).
     """
     stride = cfg["nolds_stride"]
-    series = x[0, ::stride][: cfg["nolds_points"]]
-    return nolds_correlation_dimension(series, cfg["nolds_emb_dim"], lag=max(1, round(lag / stride)))
+    return np.array([nolds_correlation_dimension(series[::stride][: cfg["nolds_points"]], cfg["nolds_emb_dim"],
+                                                 lag=max(1, round(lag / stride)))
+                     for series in x[: cfg["nolds_series"]]])
 
 
-def scalar_variables(name: str, description: str, fractions: np.ndarray, d2_nolds: float) -> dict[str, tuple]:
-    """Dataset variables of the scalar checks of one series (FNN curve, nolds D2)."""
+def scalar_variables(name: str, description: str, fractions: np.ndarray, d2_nolds: np.ndarray) -> dict[str, tuple]:
+    """Dataset variables of the scalar checks of one series (FNN curve, nolds D2 per series with its
+    median and range)."""
+    low, high = (np.nan, np.nan) if np.isnan(d2_nolds).all() else (np.nanmin(d2_nolds), np.nanmax(d2_nolds))
     return {
         f"{name}_fnn": (("fnn_dim",), fractions,
                         {"long_name": f"false-nearest-neighbour fraction of {description}", "units": "1"}),
-        f"{name}_d2_nolds": ((), d2_nolds,
-                             {"long_name": f"nolds.corr_dim of {description} (cross-check)", "units": "1"}),
+        f"{name}_d2_nolds": ((), np.nan if np.isnan(d2_nolds).all() else float(np.nanmedian(d2_nolds)),
+                             {"long_name": f"nolds.corr_dim of {description} (cross-check), median over series",
+                              "units": "1"}),
+        f"{name}_d2_nolds_low": ((), low, {"long_name": f"nolds.corr_dim of {description}, smallest over series",
+                                           "units": "1"}),
+        f"{name}_d2_nolds_high": ((), high, {"long_name": f"nolds.corr_dim of {description}, largest over series",
+                                             "units": "1"}),
     }
 
