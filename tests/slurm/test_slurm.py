@@ -210,7 +210,7 @@ def test_small_jobs_are_grouped(slurm_run):
     assert len(figures) == len(TINY_STAGES) + 1, figures  # each stage's, and the claims overview
     # The tiny config with the schema's defaults filled in, as the workflow sees it.
     config = validate_config(yaml.safe_load(TINY_CONFIG.read_text()), load_schema(SCHEMA))["taming"]
-    n_taming = len(config["archs"]) * len(config["copy"]["delays"]) * config["replicates"]
+    n_taming = len(config["archs"]) * config["replicates"]  # one analysis job per architecture and replicate
     lorenz = validate_config(yaml.safe_load(TINY_CONFIG.read_text()), load_schema(SCHEMA))["lorenz"]
     n_lorenz = len(lorenz["settings"]) * lorenz["training"]["replicates"] * sum(
         len(recipe["hidden_sizes"]) for recipe in lorenz["training"]["archs"].values())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from rnndyn.analysis.statistics import first_upward_crossing, last_upward_crossing, mean_interval
+from rnndyn.analysis.statistics import first_upward_crossing, mean_interval
 
 # lambda1 against g for a finite network: the stable branch 2 (g - 0.97) below g0 = 0.97, then a zero
 # plateau (periodic window), then chaos 0.2 (g - 1.5) from g = 1.5. Piecewise linear: every crossing known.
@@ -42,22 +42,6 @@ def test_first_upward_crossing_is_nan_without_a_crossing():
     assert math.isnan(first_upward_crossing(G, -np.ones_like(G), tol=0.005))  # never rises
     # Inside the band is not a crossing: -0.004 counts as zero at tol = 0.005.
     assert math.isnan(first_upward_crossing(G, np.full_like(G, -0.004), tol=0.005))
-
-
-def test_last_upward_crossing_is_the_onset_of_the_final_positive_run():
-    # 0.2 (g - 1.5) reaches 0.005 at g = 1.525, between 1.5 and 2.0 where the interpolation is exact.
-    assert last_upward_crossing(G, LAM, tol=0.005) == pytest.approx(1.525, abs=1e-12)
-    # A positive excursion that returns below does not count: the last run starts between 3 and 4.
-    x = np.arange(6.0)
-    y = np.array([-1.0, 1.0, -1.0, -0.5, 1.5, 2.0])
-    assert last_upward_crossing(x, y, tol=0.0) == pytest.approx(3.25, abs=1e-12)
-    # Above everywhere: the first grid point.
-    assert last_upward_crossing(x, np.ones(6), tol=0.0) == 0.0
-
-
-def test_last_upward_crossing_is_nan_unless_the_curve_ends_above():
-    assert math.isnan(last_upward_crossing(G, -np.ones_like(G), tol=0.005))
-    assert math.isnan(last_upward_crossing(np.arange(3.0), np.array([-1.0, 1.0, 0.004]), tol=0.005))
 
 
 def test_mean_interval_is_the_student_t_interval():

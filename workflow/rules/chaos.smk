@@ -1,7 +1,7 @@
 # Claim `lyapunov-gradient`: random tanh networks h <- tanh(g J h + u); one job per size x replicate
 # (batched over g and drive inside), then one analysis job for the summary and claims, then figures.
 
-STAGE_FIGURES["chaos"] = ["chaos_lambda1", "chaos_spectra", "chaos_gradients"]
+STAGE_FIGURES["chaos"] = ["chaos_lambda1", "chaos_onset", "chaos_spectra", "chaos_gradients"]
 
 
 # One sweep store per network size and replicate of the config.
@@ -10,6 +10,10 @@ CHAOS_SWEEPS = [
     for n in config["chaos"]["sizes"]
     for replicate in range(config["chaos"]["replicates"])
 ]
+
+
+# One onset store per size of the finite-size sweep (every replicate network inside).
+CHAOS_ONSETS = [f"{RESULTS}/chaos/onset/N{n}.zarr" for n in config["chaos"]["onset"]["sizes"]]
 
 
 # Sized for the job's N: the full spectrum costs O(N^3) per step (about 4 h on one core at
@@ -31,18 +35,46 @@ rule chaos_sweep:
         mem_mb=chaos_sweep_mem_mb,
         runtime=chaos_sweep_runtime,
     params:
-        cfg=job_config("chaos", drop=("sizes", "replicates", "analysis")),
+        cfg=job_config("chaos", drop=("sizes", "replicates", "analysis", "onset")),
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/chaos_sweep.py"
 
 
+# lambda1 alone on the gain grid: per replicate and step one (N x N) @ (N x 2 G D) product (float32 by
+# default), about 17 s on one core at N = 1024 with 8 replicates (measured; the default), an estimated half hour
+# at N = 4096 with config/paper.yaml (16 replicates, 3,200 steps).
+rule chaos_onset:
+    output:
+        directory(f"{RESULTS}/chaos/onset/N{{n}}.zarr"),
+    log:
+        f"{LOGS}/chaos/onset/N{{n}}.log",
+    benchmark:
+        f"{BENCHMARKS}/chaos/onset/N{{n}}.tsv"
+    wildcard_constraints:
+        n=r"[0-9]+",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=chaos_sweep_mem_mb,
+        runtime=chaos_sweep_runtime,
+    params:
+        cfg=job_config("chaos.onset", drop=("sizes",), drive="chaos.drive"),
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/chaos_onset.py"
+
+
 rule chaos_analysis:
     input:
         sweeps=CHAOS_SWEEPS,
+        onsets=CHAOS_ONSETS,
     output:
         summary=directory(f"{RESULTS}/chaos/summary.zarr"),
+        onset=directory(f"{RESULTS}/chaos/onset_summary.zarr"),
         claims=f"{RESULTS}/claims/chaos.json",
     log:
         f"{LOGS}/chaos/analysis.log",
@@ -56,14 +88,22 @@ rule chaos_analysis:
         runtime=10,
     params:
         cfg=job_config("chaos.analysis"),
+        seed=config["seed"],
     script:
         "../../scripts/chaos_analysis.py"
 
 
 rule chaos_figures:
     input:
-        f"{RESULTS}/chaos/summary.zarr",
+        summary=f"{RESULTS}/chaos/summary.zarr",
+        onset=f"{RESULTS}/chaos/onset_summary.zarr",
     output:
+        onset_pdf=f"{RESULTS}/figures/chaos_onset.pdf",
+        onset_png=report(
+            f"{RESULTS}/figures/chaos_onset.png",
+            caption="../report/chaos_onset.rst",
+            category="Edge of chaos",
+        ),
         lambda1_pdf=f"{RESULTS}/figures/chaos_lambda1.pdf",
         lambda1_png=report(
             f"{RESULTS}/figures/chaos_lambda1.png",

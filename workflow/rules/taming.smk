@@ -1,16 +1,16 @@
-# Claim `taming`: gradient norm against lag at initialisation and the leaky time constant (one job);
+# Claim `taming`: gradient norm against lag at initialisation and the leaky time constants (one job);
 # the copy task: one network per architecture x delay x replicate, trained (taming_train) then
-# analysed (taming_analyse); the summary over every network and the claims; the figures.
+# analysed (taming_analyse), one job per architecture x replicate; the summary over every network and
+# the claims; the figures.
 
 STAGE_FIGURES["taming"] = ["taming_copy", "taming_gradients", "taming_lambda1"]
 
-# The sweep of the copy task: every architecture, delay and replicate of the config.
-TAMING_NETWORKS = [
-    f"{arch}/L{delay}/rep{replicate}"
-    for arch in config["taming"]["archs"]
-    for delay in config["taming"]["copy"]["delays"]
-    for replicate in range(config["taming"]["replicates"])
-]
+# The sweep of the copy task: one network per architecture, delay and replicate; one training job and one
+# analysis job per architecture and replicate (all delays: a job's start-up costs more than a network).
+# The stores of one (arch, replicate) job, one per delay in the order of copy.delays (the job's output i).
+TAMING_DELAYS = config["taming"]["copy"]["delays"]
+TAMING_MODELS = [f"{RESULTS}/taming/models/{{arch}}/L{delay}/rep{{replicate}}.zarr" for delay in TAMING_DELAYS]
+TAMING_ANALYSES = [f"{RESULTS}/taming/analysis/{{arch}}/L{delay}/rep{{replicate}}.zarr" for delay in TAMING_DELAYS]
 
 
 rule taming_init:
@@ -38,25 +38,25 @@ rule taming_init:
 
 rule taming_train:
     output:
-        directory(f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
+        [directory(path) for path in TAMING_MODELS],
     log:
-        f"{LOGS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.log",
+        f"{LOGS}/taming/train/{{arch}}/rep{{replicate}}.log",
     benchmark:
-        f"{BENCHMARKS}/taming/train/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
+        f"{BENCHMARKS}/taming/train/{{arch}}/rep{{replicate}}.tsv"
     wildcard_constraints:
         arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
-        delay=r"[0-9]+",
         replicate=r"[0-9]+",
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=60,
+        # minutes: one network per delay, trained one after the other
+        runtime=60 * len(TAMING_DELAYS),
     params:
         cfg=job_config(
             "taming",
-            drop=("archs", "replicates", "copy.delays", "init", "leaky", "lyapunov", "analysis"),
+            drop=("archs", "replicates", "init", "leaky", "lyapunov", "analysis"),
         ),
         seed=config["seed"],
         device=config["device"],
@@ -66,16 +66,15 @@ rule taming_train:
 
 rule taming_analyse:
     input:
-        f"{RESULTS}/taming/models/{{arch}}/L{{delay}}/rep{{replicate}}.zarr",
+        TAMING_MODELS,
     output:
-        directory(f"{RESULTS}/taming/analysis/{{arch}}/L{{delay}}/rep{{replicate}}.zarr"),
+        [directory(path) for path in TAMING_ANALYSES],
     log:
-        f"{LOGS}/taming/analyse/{{arch}}/L{{delay}}/rep{{replicate}}.log",
+        f"{LOGS}/taming/analyse/{{arch}}/rep{{replicate}}.log",
     benchmark:
-        f"{BENCHMARKS}/taming/analyse/{{arch}}/L{{delay}}/rep{{replicate}}.tsv"
+        f"{BENCHMARKS}/taming/analyse/{{arch}}/rep{{replicate}}.tsv"
     wildcard_constraints:
         arch=r"vanilla|spectral|orthogonal|leaky|lstm|gru",
-        delay=r"[0-9]+",
         replicate=r"[0-9]+",
     group:
         TAMING_ANALYSES_GROUP
@@ -96,7 +95,12 @@ rule taming_analyse:
 rule taming_claims:
     input:
         init=f"{RESULTS}/taming/init.zarr",
-        analyses=[f"{RESULTS}/taming/analysis/{network}.zarr" for network in TAMING_NETWORKS],
+        analyses=[
+            f"{RESULTS}/taming/analysis/{arch}/L{delay}/rep{replicate}.zarr"
+            for arch in config["taming"]["archs"]
+            for delay in TAMING_DELAYS
+            for replicate in range(config["taming"]["replicates"])
+        ],
     output:
         summary=directory(f"{RESULTS}/taming/summary.zarr"),
         claims=f"{RESULTS}/claims/taming.json",
@@ -112,7 +116,7 @@ rule taming_claims:
         runtime=10,
     params:
         # The claims' tolerances and the training budget their notes report.
-        cfg=job_config("taming", keep=("analysis", "train.epochs", "copy.n_train")),
+        cfg=job_config("taming", keep=("analysis", "train.epochs", "copy.n_train", "copy.n_symbols", "copy.length")),
     script:
         "../../scripts/taming_claims.py"
 

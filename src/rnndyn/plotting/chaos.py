@@ -1,4 +1,5 @@
-"""Figures of the chaos stage: λ1 and D_KY against g, spectra against i/N, BPTT norm against lag."""
+"""Figures of the chaos stage: λ1 and D_KY against g, the onset of chaos against N^(−1/ν), spectra
+against i/N, BPTT norm against lag."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from rnndyn.analysis.mean_field import lambda1_mean_field
+from rnndyn.analysis.statistics import mean_interval
 from rnndyn.plotting.theme import set_theme
 
 if TYPE_CHECKING:
@@ -20,7 +23,7 @@ def _size_colors(sizes: np.ndarray) -> dict[int, tuple]:
 
 
 def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
-    """λ1 (mean ± spread over replicates) and D_KY / N against g, per N; one column per drive."""
+    """λ1 (mean and range over replicates) and D_KY / N (mean ± 95 % CI) against g, per N; one column per drive."""
     set_theme()
     drives = summary["drive"].values
     # 4.5 in a column: two drives fit the report's ~900 px at full size (8 pt stays 8 pt).
@@ -34,10 +37,12 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
             mean, lo, hi = lam.mean("replicate"), lam.min("replicate"), lam.max("replicate")
             top.plot(g, mean, "o-", ms=3, color=color, label=f"N = {n}")
             top.fill_between(g, lo, hi, color=color, alpha=0.2, lw=0)
-            g_star = summary["g_star"].sel(N=n, drive=drive).mean("replicate")
-            top.axvline(float(g_star), color=color, lw=0.8, ls=":")
+            if drive == 0:  # the circular-law edge: where the undriven origin loses stability
+                top.axvline(float((1 / summary["rho_J"].sel(N=n)).mean()), color=color, lw=0.8, ls=":")
             frac = summary["kaplan_yorke_fraction"].sel(N=n, drive=drive)
-            bottom.plot(summary["g_spectrum"], frac.mean("replicate"), "s-", ms=4, color=color, label=f"N = {n}")
+            half = [mean_interval(frac.isel(g_spectrum=j).values)[1] for j in range(frac.sizes["g_spectrum"])]
+            bottom.errorbar(summary["g_spectrum"], frac.mean("replicate"), yerr=half, fmt="s-", ms=4, capsize=3,
+                            color=color, label=f"N = {n}")
         heuristic = summary["heuristic_rate"].sel(drive=drive).isel(N=-1).mean("replicate")
         top.plot(g, heuristic, color="0.5", lw=1, ls="--",
                  label=f"log(rho(W) E|f'|), N = {int(summary['N'][-1])}")
@@ -48,7 +53,55 @@ def lambda1_figure(summary: xr.Dataset) -> plt.Figure:
         bottom.set(xlabel="gain g", ylabel="Kaplan–Yorke dimension / N")
         top.legend(fontsize=8, loc="upper left")
         bottom.legend(fontsize=8, loc="upper left")
-    fig.suptitle("Random tanh networks: λ1 changes sign near g = 1 (dotted: mean g*)", fontsize=11)
+    fig.suptitle("Random tanh networks: λ1 changes sign near g = 1 (dotted: mean 1/ρ(J))", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def onset_figure(onset: xr.Dataset) -> plt.Figure:
+    """Left: replicate-mean λ1 against g per N with the mean-field curve (undriven). Middle and right,
+    one per drive: g_chaos(N) against N^(−1/ν) with 95 % intervals, the fit, the extrapolated
+    interval at N → ∞ and the mean-field onset."""
+    set_theme()
+    drives = onset["drive"].values
+    fig, axes = plt.subplots(1, 1 + drives.size, figsize=(4.0 * (1 + drives.size), 3.9), squeeze=False)
+    axes = axes[0]
+    colors = _size_colors(onset["N"].values)
+    g = onset["g"].values
+    fine = np.linspace(g.min(), g.max(), 200)
+    curves = axes[0]
+    drive0 = drives[0]
+    for n, color in colors.items():
+        curves.plot(g, onset["lambda1"].sel(N=n, drive=drive0).mean("replicate"), "o-", ms=2.5, lw=1, color=color,
+                    label=f"N = {n}")
+    curves.plot(fine, [lambda1_mean_field(x, float(drive0)) for x in fine], color="k", lw=1.2, ls="--",
+                label="mean field")
+    curves.axhline(onset.attrs["onset_level"], color="0.5", lw=0.8, ls=":", label="level ε")
+    curves.axhline(0.0, color="0.3", lw=0.6)
+    curves.set(xlabel="gain g", ylabel="λ1 (1/step), mean over networks", title=f"λ1 near the onset, σ = {drive0:g}",
+               ylim=(-0.02, None))
+    curves.legend(fontsize=8, loc="upper left")
+
+    exponent = onset.attrs["onset_size_exponent"]
+    x_sizes = onset["N"].values.astype(float) ** -exponent
+    for ax, drive in zip(axes[1:], drives):
+        d = onset.sel(drive=drive)
+        for n, x, color in zip(colors, x_sizes, colors.values()):
+            values = d["g_chaos"].sel(N=n).values
+            ax.plot(np.full(values.size, x), values, ".", color=color, alpha=0.35, ms=4)
+            mean, half = mean_interval(values)
+            ax.errorbar(x, mean, yerr=half, fmt="o", color=color, ms=5, capsize=3, label=f"N = {n}")
+        line = np.linspace(0.0, x_sizes.max() * 1.05, 2)
+        g_inf = float(d["g_inf"])
+        ax.plot(line, g_inf + float(d["finite_size_slope"]) * line, color="0.3", lw=1, label="fit")
+        low, high = float(d["g_inf_low"]), float(d["g_inf_high"])
+        ax.errorbar(0.0, g_inf, yerr=[[g_inf - low], [high - g_inf]], fmt="s", color="k", ms=5, capsize=4,
+                    label="N → ∞ (95 % bootstrap)")
+        ax.axhline(float(d["mean_field_onset"]), color="tab:red", lw=1, ls="--",
+                   label=f"mean field {float(d['mean_field_onset']):.3f}")
+        ax.set(xlabel=f"$N^{{-{exponent:g}}}$  (N → ∞ at 0)", ylabel="onset of chaos $g_{chaos}$",
+               title=f"Onset against size, σ = {drive:g}")
+        ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -121,8 +174,10 @@ def gradient_figure(summary: xr.Dataset) -> plt.Figure:
 
 
 def figures_job(job: Job) -> None:
-    """Job ``chaos_figures``: λ1 and D_KY / N against g, spectra against i/N, BPTT norm against lag."""
-    summary = job.read()
+    """Job ``chaos_figures``: λ1 and D_KY / N against g, the onset against N, spectra against i/N, BPTT norm
+    against lag."""
+    summary = job.read("summary")
     job.figure("lambda1", lambda1_figure(summary))
+    job.figure("onset", onset_figure(job.read("onset")))
     job.figure("spectra", spectra_figure(summary))
     job.figure("gradients", gradient_figure(summary))

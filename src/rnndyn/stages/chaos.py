@@ -14,8 +14,13 @@ small white noise ``u_t ~ N(0, σ² I)``.
   ``N → ∞`` (circular law, ρ(J) → 1). For finite ``N`` the discrete-time network passes through
   a window of periodic and quasi-periodic motion (λ1 = 0) before becoming chaotic (Doyon, Cessac,
   Quoy & Samuelides 1993, Int. J. Bifurc. Chaos 3, 279; Cessac 1995, J. Phys. I 5, 409); the
-  window closes as ``N`` grows. Both crossings are reported (:mod:`rnndyn.analysis.statistics`):
-  ``g*`` where λ1 leaves negative values and ``g_chaos`` where it becomes positive.
+  window closes as ``N`` grows. ``g*``, where λ1 leaves negative values, is therefore the
+  circular-law check (1/ρ(J) → 1), not the onset of chaos.
+- **Onset of chaos by finite-size scaling** (:func:`summarise_onset`): λ1 alone on a fine gain grid
+  for 8 networks of each size up to ``N = 1024``; ``g_chaos(N)`` per network, extrapolated to
+  ``N → ∞`` and compared with the mean-field onset of the discrete-time network (1 undriven;
+  above 1 with input noise, which suppresses chaos: Molgedey, Schuchhardt & Schuster 1992,
+  :mod:`rnndyn.analysis.mean_field`).
 - **Size invariance.** λ_i plotted against ``i/N`` is nearly the same curve for every ``N``, and
   the Kaplan–Yorke dimension is a small fraction of ``N`` (Engelken, Wolf & Abbott 2023, Phys.
   Rev. Research 5, 043044, for the continuous-time rate network).
@@ -26,7 +31,8 @@ small white noise ``u_t ~ N(0, σ² I)``.
 The jobs, one module each so that a job imports only what it uses:
 
 - ``chaos_sweep`` (:mod:`rnndyn.stages.chaos_sweep`, torch): one network per size × replicate;
-- ``chaos_analysis`` (this module, no torch): the summary over every network and the claims;
+- ``chaos_onset`` (:mod:`rnndyn.stages.chaos_onset`, torch): λ1 of every network of one size;
+- ``chaos_analysis`` (this module, no torch): the summaries over every network and the claims;
 - ``chaos_figures`` (:mod:`rnndyn.plotting.chaos`).
 """
 
@@ -38,7 +44,9 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import xarray as xr
 
-from rnndyn.analysis.statistics import first_upward_crossing, last_upward_crossing, mean_interval
+from rnndyn.analysis.mean_field import level_crossing, onset_of_chaos
+from rnndyn.analysis.statistics import (difference_interval, finite_size_extrapolation, first_upward_crossing,
+                                        mean_interval, monotone_crossing)
 from rnndyn.claims import Claim, claim_close, claim_holds
 
 if TYPE_CHECKING:
@@ -46,7 +54,7 @@ if TYPE_CHECKING:
 
 # Gradient growth rate and λ1 agree within 5 % or 0.01 per step, whichever is larger (the brief).
 SLOPE_REL_TOL, SLOPE_ABS_TOL = 0.05, 0.01
-# Confidence level of the Student-t interval on g* and g_chaos over replicates.
+# Confidence level of the intervals over replicates (g*, g_chaos(N), g_inf, D_KY / N).
 CONFIDENCE = 0.95
 # Differences of replicate-mean spectra within this many standard errors (of the difference) are
 # attributed to sampling: about the 95 % interval of the difference (normal approximation, 1.96).
@@ -56,17 +64,13 @@ CONFIDENCE = 0.95
 INVARIANCE_STANDARD_ERRORS = 2.0
 
 
-FINITE_SIZE_NOTE = ("; a finite discrete-time network passes through periodic / quasi-periodic motion "
-                    "(lambda1 = 0) between the loss of the fixed point and chaos, a window that closes as N grows "
-                    "(Doyon et al. 1993)")
-DRIVE_NOTE = "; input noise suppresses chaos and moves the transition above g = 1 (Molgedey et al. 1992, PRL 69, 3717)"
-
-
 def analysis_job(job: Job) -> None:
-    """Job ``chaos_analysis``: the summary over every size and replicate, and the claims."""
+    """Job ``chaos_analysis``: the summaries over every size and replicate, and the claims."""
     summary = summarise(job.read_all("sweeps"), job.config)
+    onset = summarise_onset(job.read_all("onsets"), job.config, job.streams.numpy("onset bootstrap"))
     job.write(summary, "summary")
-    job.write_claims(claims(summary))
+    job.write(onset, "onset")
+    job.write_claims(claims(summary) + onset_claims(onset))
 
 
 # --- analysis across sizes and replicates ----------------------------------------------------------
@@ -120,11 +124,9 @@ def summarise(sweeps: list[xr.Dataset], cfg: dict[str, Any]) -> xr.Dataset:
 
     tol0 = cfg["zero_exponent_tol"]
     g_star = np.full(lam1.shape[:2] + (drives.size,), np.nan)
-    g_chaos = np.full_like(g_star, np.nan)
     for idx in np.ndindex(g_star.shape):
         curve = lam1[idx[0], idx[1], :, idx[2]]
         g_star[idx] = first_upward_crossing(gains, curve, tol0)
-        g_chaos[idx] = last_upward_crossing(gains, curve, tol0)
     allowed = np.maximum(SLOPE_REL_TOL * np.abs(lam1), SLOPE_ABS_TOL)
 
     size_attrs = {"long_name": "network size N", "units": "1"}
@@ -146,8 +148,6 @@ def summarise(sweeps: list[xr.Dataset], cfg: dict[str, Any]) -> xr.Dataset:
             "rho_J": (("N", "replicate"), rho_j, {"long_name": "spectral radius of J (W = g J)", "units": "1"}),
             "g_star": (("N", "replicate", "drive"), g_star,
                        {"long_name": "g where lambda1 first leaves negative values", "units": "1"}),
-            "g_chaos": (("N", "replicate", "drive"), g_chaos,
-                        {"long_name": "g from which lambda1 stays positive (onset of chaos)", "units": "1"}),
             "spectrum": (("N", "replicate", "g_spectrum", "drive", "fraction"), spectra,
                          {"long_name": "Lyapunov spectrum interpolated at i/N", "units": "1/step"}),
             "kaplan_yorke": (("N", "replicate", "g_spectrum", "drive"), dky,
@@ -172,6 +172,161 @@ def summarise(sweeps: list[xr.Dataset], cfg: dict[str, Any]) -> xr.Dataset:
     )
 
 
+def summarise_onset(onsets: list[xr.Dataset], cfg: dict[str, Any], rng: np.random.Generator) -> xr.Dataset:
+    """The onset of chaos per network, per size and extrapolated to ``N → ∞``, against mean field.
+
+    For each network and drive, ``g_level`` is the gain where the non-decreasing fit of λ1(g)
+    crosses the level ``ε = onset_level`` (:func:`rnndyn.analysis.statistics.monotone_crossing`):
+    a level above the estimator's noise and the λ1 = 0 window of finite networks; the monotone fit
+    keeps a noisy dip of one grid point, or a short periodic window inside the chaotic range, from
+    moving the crossing (λ1 of a network rises with g on average). The mean-field curve reaches
+    ε at ``g_MF(ε)``, a known offset ``Δ = g_MF(ε) − g_c,MF`` above its zero ``g_c,MF``
+    (:mod:`rnndyn.analysis.mean_field`; 0.148 without drive at ε = 0.01, where λ_MF ≈ ⅔ (g − 1)² is
+    tangent to zero); the onset estimate is ``g_chaos = g_level − Δ``. A crossing at λ1 = 0 itself
+    cannot be located: the finite-time estimate does not tell the tangency from the window.
+
+    ``g_chaos(N) = g_inf + a N^(−1/ν)`` is fitted with ``1/ν = onset_size_exponent`` fixed (1/2: the
+    origin loses stability at ``1/ρ(J)``, whose edge shift ``ρ(J) − 1`` is ``O((log N / N)^½)``
+    (Rider 2003, J. Phys. A 36, 3401; Rider & Sinclair 2014, Ann. Appl. Probab. 24, 1621, for real
+    Ginibre matrices), and the local fields deviate from their mean-field Gaussian by the
+    central-limit ``O(N^(−½))``), with a bootstrap interval on ``g_inf``
+    (:func:`rnndyn.analysis.statistics.finite_size_extrapolation`).
+
+    Parameters
+    ----------
+    onsets
+        Datasets of :func:`rnndyn.stages.chaos_onset.onset_sweep`, one per size.
+    cfg
+        The ``chaos.analysis`` settings (``onset_level``, ``onset_size_exponent``, ``n_bootstrap``).
+    rng
+        Draws the bootstrap resamples.
+    """
+    by_size = sorted(onsets, key=lambda d: int(d.attrs["identity"]["n"]))
+    sizes = np.asarray([int(d.attrs["identity"]["n"]) for d in by_size])
+    lam1 = np.stack([d["lambda1"].values for d in by_size])  # (Nn, R, D, G)
+    first = by_size[0]
+    gains, drives = first["g"].values, first["drive"].values
+    level = cfg["onset_level"]
+    g_level = np.apply_along_axis(lambda curve: monotone_crossing(gains, curve, level), -1, lam1)
+    mf_onset = np.asarray([onset_of_chaos(float(d)) for d in drives])
+    mf_level = np.asarray([level_crossing(float(d), level) for d in drives])
+    g_chaos = g_level - (mf_level - mf_onset)  # (Nn, R, D)
+    fits = [finite_size_extrapolation(sizes, g_chaos[:, :, k], cfg["onset_size_exponent"],
+                                      confidence=CONFIDENCE, n_boot=cfg["n_bootstrap"], rng=rng)
+            for k in range(drives.size)]
+    # The same fit with 1/N corrections (exponent 1), kept beside it as a sensitivity check.
+    fits_1 = [finite_size_extrapolation(sizes, g_chaos[:, :, k], 1.0, confidence=CONFIDENCE,
+                                        n_boot=cfg["n_bootstrap"], rng=rng) for k in range(drives.size)]
+
+    def fit_var(key: str, long_name: str, of: list[dict[str, float]] | None = None) -> tuple:
+        return ("drive", np.asarray([f[key] for f in of or fits]), {"long_name": long_name, "units": "1"})
+
+    return xr.Dataset(
+        {
+            "lambda1": (("N", "replicate", "drive", "g"), lam1,
+                        {"long_name": "largest Lyapunov exponent (one tangent vector)", "units": "1/step"}),
+            "g_level": (("N", "replicate", "drive"), g_level,
+                        {"long_name": "gain where the monotone fit of lambda1 crosses the level", "units": "1"}),
+            "g_chaos": (("N", "replicate", "drive"), g_chaos,
+                        {"long_name": "onset of chaos: g_level - (mean-field offset of the level)", "units": "1"}),
+            "mean_field_onset": ("drive", mf_onset,
+                                 {"long_name": "mean-field onset of chaos (g^2 E sech^4 = 1)", "units": "1"}),
+            "mean_field_level": ("drive", mf_level,
+                                 {"long_name": "gain where the mean-field lambda1 reaches the level", "units": "1"}),
+            "g_inf": fit_var("y_inf", "g_chaos extrapolated to N -> infinity"),
+            "g_inf_low": fit_var("low", f"lower end of the {CONFIDENCE:.0%} bootstrap interval of g_inf"),
+            "g_inf_high": fit_var("high", f"upper end of the {CONFIDENCE:.0%} bootstrap interval of g_inf"),
+            "finite_size_slope": fit_var("slope", "a in g_chaos = g_inf + a N^(-1/nu)"),
+            "fit_chi2": fit_var("chi2", "weighted sum of squared residuals of the fit"),
+            "g_inf_1_over_n": fit_var("y_inf", "g_inf of the fit with exponent 1 (sensitivity check)", fits_1),
+            "g_inf_1_over_n_low": fit_var("low", "lower end of its bootstrap interval", fits_1),
+            "g_inf_1_over_n_high": fit_var("high", "upper end of its bootstrap interval", fits_1),
+        },
+        coords={
+            "N": ("N", sizes, {"long_name": "network size N", "units": "1"}),
+            "replicate": ("replicate", first["replicate"].values, first["replicate"].attrs),
+            "drive": ("drive", drives, first["drive"].attrs),
+            "g": ("g", gains, first["g"].attrs),
+        },
+        attrs={"title": "Onset of chaos by finite-size scaling", "n_steps": int(first.attrs["n_steps"]),
+               **{k: cfg[k] for k in ("onset_level", "onset_size_exponent", "n_bootstrap")}},
+    )
+
+
+def onset_claims(onset: xr.Dataset) -> list[Claim]:
+    """The onset claims from :func:`summarise_onset`'s dataset: ``g_inf`` against mean field, the
+    noise-induced shift, and the finite-size drift of ``g_chaos(N)``."""
+    a, figure, out = onset.attrs, "chaos_onset", []
+    sizes = onset["N"].values
+    level, exponent = a["onset_level"], a["onset_size_exponent"]
+    n_rep = onset.sizes["replicate"]
+    undriven_inf = None
+    for drive in onset["drive"].values:
+        d = onset.sel(drive=drive)
+        g_inf, low, high = float(d["g_inf"]), float(d["g_inf_low"]), float(d["g_inf_high"])
+        expected = float(d["mean_field_onset"])
+        per_size = "; ".join(
+            f"N = {n}: {m:.3f} ± {h:.3f}" + (f" ({missing} of {n_rep} networks without an onset on the grid, left out)"
+                                             if missing else "")
+            for n, (m, h), missing in zip(sizes, (mean_interval(d["g_chaos"].sel(N=n).values, CONFIDENCE)
+                                                  for n in sizes),
+                                          (int(np.isnan(d["g_chaos"].sel(N=n).values).sum()) for n in sizes)))
+        method = (f"g_chaos(N) = (gain where the non-decreasing fit of lambda1(g) crosses {level:g}) - "
+                  f"{float(d['mean_field_level']) - expected:.4f} "
+                  "(the mean-field curve's offset between that level and its zero); "
+                  f"fit g_chaos = g_inf + a N^-{exponent:g} "
+                  "(exponent fixed before any run: the loss of stability of the origin sits at 1/rho(J), whose "
+                  "edge shift is O((log N / N)^1/2) (Rider 2003, J. Phys. A 36, 3401; real Ginibre: Rider & "
+                  "Sinclair 2014, Ann. Appl. Probab. 24, 1621), and the local fields deviate from their "
+                  "mean-field Gaussian by O(N^-1/2)) by weighted least "
+                  f"squares, a = {float(d['finite_size_slope']):.3g}, chi2 = {float(d['fit_chi2']):.3g} on "
+                  f"{sizes.size - 2} dof; {CONFIDENCE:.0%} bootstrap interval [{low:.4f}, {high:.4f}] over "
+                  f"{n_rep} replicates per size ({a['n_bootstrap']} resamples); sensitivity to the fixed exponent: "
+                  f"with 1/N corrections instead, g_inf = {float(d['g_inf_1_over_n']):.4f} "
+                  f"[{float(d['g_inf_1_over_n_low']):.4f}, {float(d['g_inf_1_over_n_high']):.4f}] (not judged); "
+                  f"per size mean ± {CONFIDENCE:.0%} CI: " + per_size)
+        source = ("expected: 1, the mean-field onset of the discrete-time network (Molgedey, Schuchhardt & Schuster "
+                  "1992, PRL 69, 3717; Sompolinsky, Crisanti & Sommers 1988 for continuous time), computed here as "
+                  "the zero of the mean-field lambda1" if drive == 0 else
+                  f"expected: the mean-field onset with white input noise sigma = {drive:g}, where g^2 E sech^4(x) = 1 "
+                  "with x ~ N(0, g^2 q + sigma^2) and q = E tanh^2(x) (Molgedey, Schuchhardt & Schuster 1992, PRL "
+                  "69, 3717), computed by rnndyn.analysis.mean_field")
+        out.append(claim_holds(
+            f"lyapunov-gradient/onset_g_inf_drive={drive:g}",
+            f"onset of chaos g_chaos(N) extrapolated to N -> infinity, drive sigma = {drive:g}: the "
+            f"{CONFIDENCE:.0%} interval contains the mean-field onset",
+            kind="theory", criterion="=±tol", figure=figure, measured=g_inf, expected=expected,
+            tolerance=high - g_inf if expected > g_inf else g_inf - low,
+            passed=bool(low <= expected <= high),
+            note=f"{source}; tolerance derived: the side of the bootstrap interval towards the expected value; "
+                 + method))
+        if drive == 0:
+            undriven_inf = g_inf
+        else:
+            out.append(claim_holds(
+                f"lyapunov-gradient/onset_shift_drive={drive:g}",
+                f"shift of the extrapolated onset above g = 1 by input noise sigma = {drive:g} (noise suppresses "
+                "chaos): passes if the interval's lower end is above 1",
+                kind="theory", criterion=">", figure=figure, measured=g_inf - 1.0, expected=0.0,
+                passed=bool(low > 1.0),
+                note=f"direction predicted by mean field (Molgedey et al. 1992); size: measured {g_inf - 1:.4f} "
+                     f"(interval [{low - 1:.4f}, {high - 1:.4f}]), mean-field {expected - 1:.4f} (see onset_g_inf); "
+                     + ("" if undriven_inf is None else
+                        f"the undriven networks' extrapolated onset is {undriven_inf:.4f}; ") + "no tolerance"))
+        diff, half = difference_interval(d["g_chaos"].sel(N=sizes[0]).values, d["g_chaos"].sel(N=sizes[-1]).values,
+                                         CONFIDENCE)
+        out.append(claim_holds(
+            f"lyapunov-gradient/onset_finite_size_drift_drive={drive:g}",
+            f"g_chaos(N = {sizes[0]}) - g_chaos(N = {sizes[-1]}), drive sigma = {drive:g}: finite networks need a "
+            "larger gain for chaos (passes if the interval's lower end is above 0)",
+            kind="finding", criterion=">", figure=figure, measured=diff, expected=0.0,
+            passed=bool(diff - half > 0),
+            note=f"{CONFIDENCE:.0%} Welch interval ± {half:.3g} over {n_rep} replicates per size; the direction "
+                 "is what finite-size scaling of the onset rests on (a finite discrete-time network passes through "
+                 "periodic / quasi-periodic motion before chaos, Doyon et al. 1993); no tolerance"))
+    return out
+
+
 def _label(n: int, drive: float) -> str:
     return f"N={n}_drive={drive:g}"
 
@@ -182,37 +337,29 @@ def claims(summary: xr.Dataset) -> list[Claim]:
     lambda1_figure, spectra_figure, gradients_figure = "chaos_lambda1", "chaos_spectra", "chaos_gradients"
     out: list[Claim] = []
     sizes, drives = summary["N"].values, summary["drive"].values
-    for drive in drives:
-        for name, var, what in (("g_star", "g_star", "lambda1 leaves negative values"),
-                                ("g_chaos", "g_chaos", "lambda1 becomes positive (onset of chaos)")):
-            means = {}
-            for n in sizes:
-                values = summary[var].sel(N=n, drive=drive).values
-                mean, half = mean_interval(values, CONFIDENCE)
-                means[n] = mean
-                out.append(claim_close(
-                    f"lyapunov-gradient/{name}_{_label(n, drive)}", f"gain g where {what}, mean over replicates",
-                    kind="theory", figure=lambda1_figure,
-                    measured=mean, expected=1.0, tolerance=a["g_star_tol"],
-                    note="expected: g = 1, the N -> infinity edge (circular law, rho(J) -> 1; mean-field onset, "
-                         "Molgedey et al. 1992); tolerance our declared choice, of the order of the O(N^-1/2) "
-                         "finite-size shift; judged on the mean, not the interval; "
-                         f"{CONFIDENCE:.0%} CI ± {half:.3g} over {np.isfinite(values).sum()} replicates "
-                         f"(per replicate {np.array2string(values, precision=3)}); "
-                         f"zero band ±{a['zero_exponent_tol']:g}; "
-                         f"mean 1/rho(J) = {np.mean(1 / summary['rho_J'].sel(N=n).values):.3f}"
-                         + (FINITE_SIZE_NOTE if name == "g_chaos" else "") + (DRIVE_NOTE if drive > 0 else "")))
-            if len(sizes) > 1:
-                gap_small, gap_large = abs(means[sizes[0]] - 1.0), abs(means[sizes[-1]] - 1.0)
-                out.append(claim_holds(
-                    f"lyapunov-gradient/{name}_approaches_1_drive={drive:g}",
-                    f"|{name} - 1| at the largest N is below its value at the smallest N",
-                    kind="finding", criterion="trend", figure=lambda1_figure,
-                    measured=gap_large, expected=0.0, passed=bool(gap_large < gap_small),
-                    note=f"|{name} - 1| = {gap_small:.3g} at N = {sizes[0]}, {gap_large:.3g} at N = {sizes[-1]}; "
-                         f"means over {summary.sizes['replicate']} replicates each, compared without an interval "
-                         f"(passes if the value at N = {sizes[-1]} is below that at N = {sizes[0]}, the bound not "
-                         "in the expected column); no tolerance"))
+    gains = summary["g"].values
+    for n in sizes:
+        # The undriven origin loses stability at g = 1/rho(J): the circular law's edge, not chaos.
+        edge = 1.0 / summary["rho_J"].sel(N=n).values
+        mean, half = mean_interval(edge, CONFIDENCE)
+        g_star = summary["g_star"].sel(N=n, drive=0.0).values if 0.0 in drives else np.full_like(edge, np.nan)
+        # The grid interval that brackets 1/rho(J): g* is interpolated inside it when it meets the edge.
+        bracket = np.diff(gains)[np.clip(np.searchsorted(gains, edge) - 1, 0, gains.size - 2)]
+        off = int(np.sum(~(np.abs(g_star - edge) <= bracket)))
+        out.append(claim_close(
+            f"lyapunov-gradient/circular_law_N={n}",
+            "circular-law check: 1/rho(J), the gain where the undriven origin loses stability, mean over replicates",
+            kind="theory", figure=lambda1_figure,
+            measured=mean, expected=1.0, tolerance=a["g_star_tol"],
+            note="expected: 1, the edge of the circular law, rho(J) -> 1 for J_ij ~ N(0, 1/N) (Girko 1984; Bai "
+                 "1997); at finite N the edge sits O((log N / N)^1/2) away (Rider 2003; Rider & Sinclair 2014 for "
+                 "real Ginibre matrices); tolerance our declared choice, of that order; judged on the mean; "
+                 f"{CONFIDENCE:.0%} CI ± {half:.3g} over {edge.size} replicates (per replicate "
+                 f"{np.array2string(edge, precision=3)}); g* where lambda1 first leaves negative values "
+                 f"(undriven): {np.array2string(g_star, precision=3)}, off 1/rho(J) by more than the grid interval "
+                 f"around it in {off} of {edge.size} replicates: where rho(J) belongs to a real eigenvalue, the "
+                 "origin hands its stability to nonzero fixed points (a pitchfork, eigenvalue > 0) or to a period-2 "
+                 "orbit (a flip, eigenvalue < 0), and lambda1 turns negative again past 1/rho(J)"))
 
     undriven = summary.sel(drive=0.0) if 0.0 in drives else None
     if undriven is not None:
@@ -272,16 +419,23 @@ def claims(summary: xr.Dataset) -> list[Claim]:
                  "choice, fixed after the first numbers were seen (an index offset of 1/(2N) at slope 5 "
                  "shifts the curve by 0.04 at N = 64); published: Engelken, Wolf & Abbott 2023 (continuous "
                  "time)" + ("" if drive == drives[0] else "; no figure shows the driven spectra")))
-        frac = summary["kaplan_yorke_fraction"].sel(drive=drive).mean("replicate")
+        frac = summary["kaplan_yorke_fraction"].sel(drive=drive)
+        upper = np.full((summary.sizes["N"], summary.sizes["g_spectrum"]), np.nan)
+        for i, j in np.ndindex(upper.shape):
+            frac_mean, frac_half = mean_interval(frac.isel(N=i, g_spectrum=j).values, CONFIDENCE)
+            upper[i, j] = frac_mean + frac_half
+        worst = float(np.nanmax(upper)) if np.isfinite(upper).any() else math.nan
         out.append(claim_holds(
             f"lyapunov-gradient/dky_fraction_drive={drive:g}",
-            "max over N and g of the replicate-mean D_KY / N (D_KY << N)",
+            f"max over N and g of the upper end of the {CONFIDENCE:.0%} interval of D_KY / N (D_KY << N)",
             kind="finding", criterion="<=", figure=lambda1_figure,
-            measured=float(frac.max()), expected=a["dky_fraction_bound"],
-            passed=bool(frac.max() <= a["dky_fraction_bound"]),
-            note="bound: D_KY / N <= expected; per N at the largest g: " + ", ".join(
-                f"{n}: {float(frac.sel(N=n).isel(g_spectrum=-1)):.3f}" for n in sizes)
-                 + f"; means over {summary.sizes['replicate']} replicates, no interval; the bound "
-                 f"{a['dky_fraction_bound']:g} is our own reading of 'D_KY << N' (Engelken, Wolf & Abbott 2023), "
-                 "our declared choice, fixed after the first numbers were seen"))
+            measured=worst, expected=a["dky_fraction_bound"], passed=bool(worst <= a["dky_fraction_bound"]),
+            note="bound: D_KY / N <= expected, judged on the upper end of the Student-t interval over "
+                 f"{summary.sizes['replicate']} replicates; replicate means per N at the largest g: " + ", ".join(
+                f"{n}: {float(frac.sel(N=n).isel(g_spectrum=-1).mean()):.3f}" for n in sizes)
+                 + f"; the bound {a['dky_fraction_bound']:g} is our own reading of 'D_KY << N', our declared "
+                 "choice, fixed after the first numbers were seen: Engelken, Wolf & Abbott (2023, Phys. Rev. "
+                 "Research 5, 043044) report D_KY / N for the continuous-time rate network (their code, "
+                 "RainerEngelken/RNN-LyapunovSpectra, integrates dh/dt = -h + J tanh h), and we found no "
+                 "published discrete-time value to compare with"))
     return out

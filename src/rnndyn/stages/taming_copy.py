@@ -1,10 +1,14 @@
-"""Taming stage, the copy task: rule ``taming_train`` trains one network (one architecture, delay
-and replicate) and writes its trained-network store; rule ``taming_analyse`` loads it and measures
-its test scores, λ1 and BPTT gradient norms. See :mod:`rnndyn.stages.taming` for the stage.
+"""Taming stage, the copy task: rule ``taming_train`` trains the networks of one architecture and
+replicate, one per delay, and writes one trained-network store each; rule ``taming_analyse`` loads
+them and measures each one's test scores, λ1 and BPTT gradient norms. See
+:mod:`rnndyn.stages.taming` for the stage.
 
-Random streams (keys after the job's ``("taming", arch, delay, replicate)``): ``"init"`` (initial
-weights), ``"order"`` (minibatch order), ``"basis"`` (λ1's initial basis). The trials are the same
-for every architecture (a fair comparison), so they are keyed without it:
+One job per architecture and replicate, not per network: a job's start-up (about 3 s of imports
+and I/O) would otherwise cost more than training a network at the default budget.
+
+Random streams (keys after the job's ``("taming", arch, replicate)``, then the delay): ``"init"``
+(initial weights), ``"order"`` (minibatch order), ``"basis"`` (λ1's initial basis). The trials
+are the same for every architecture (a fair comparison), so they are keyed without it:
 ``("taming", "copy", delay, replicate, "train" | "test")`` (:func:`trial_streams`).
 """
 
@@ -34,23 +38,28 @@ if TYPE_CHECKING:
 
 
 def train_job(job: Job) -> None:
-    """Rule ``taming_train``: :func:`train_copy` for the job's architecture, delay and replicate."""
-    wc = job.wildcards
-    # A preempted run raises TrainingInterrupted (exit status 75, checkpoint kept for the requeue).
-    store = train_copy(wc["arch"], int(wc["delay"]), int(wc["replicate"]), job.config, job.streams,
-                       device=job.device, checkpoint_path=job.checkpoint_dir / "train.pt", log=job.log)
-    job.log.info("%s after %d epochs, loss %.4g, validation loss %.4g", store.attrs["status"],
-                 store.attrs["epochs_run"], store.attrs["final_loss"], store.attrs["final_val_loss"])
-    job.write(store, device=store.attrs["device"])
+    """Rule ``taming_train``: :func:`train_copy` for the job's architecture and replicate at every
+    delay of ``copy.delays``, output ``i`` holding the network of the ``i``-th delay."""
+    arch, replicate = job.wildcards["arch"], int(job.wildcards["replicate"])
+    for i, delay in enumerate(job.config["copy"]["delays"]):
+        # A preempted run raises TrainingInterrupted (exit status 75, checkpoints kept for the requeue).
+        store = train_copy(arch, delay, replicate, job.config, job.streams.child(delay), device=job.device,
+                           checkpoint_path=job.checkpoint_dir / f"train_L{delay}.pt", log=job.log)
+        job.log.info("L = %d: %s after %d epochs, loss %.4g, validation loss %.4g", delay, store.attrs["status"],
+                     store.attrs["epochs_run"], store.attrs["final_loss"], store.attrs["final_val_loss"])
+        job.write(store, i, device=store.attrs["device"])
 
 
 def analyse_job(job: Job) -> None:
-    """Rule ``taming_analyse``: :func:`analyse_network` of the job's trained network."""
-    result = analyse_network(job.read(), job.config, job.streams)
-    job.log.info("recall accuracy %.3f, cross-entropy %.4f (baseline %.4f), lambda1 %.4f",
-                 float(result["recall_accuracy"]), float(result["test_cross_entropy"]),
-                 float(result["baseline_cross_entropy"]), float(result["lambda1"].mean()))
-    job.write(result)
+    """Rule ``taming_analyse``: :func:`analyse_network` of each of the job's trained networks (input
+    ``i`` to output ``i``)."""
+    for i, path in enumerate(job.input):
+        net = job.read(i)
+        result = analyse_network(net, job.config, job.streams.child(int(network_identity(net)["delay"])))
+        job.log.info("%s: recall accuracy %.3f, cross-entropy %.4f (baseline %.4f), lambda1 %.4f", path,
+                     float(result["recall_accuracy"]), float(result["test_cross_entropy"]),
+                     float(result["baseline_cross_entropy"]), float(result["lambda1"].mean()))
+        job.write(result, i)
 
 
 def trial_streams(streams: Streams) -> Streams:

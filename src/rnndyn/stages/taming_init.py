@@ -1,5 +1,6 @@
 """Taming stage, rule ``taming_init``: gradient norm against lag at initialisation for every
-architecture, and the leaky unit's impulse response; and the stage's networks (shared with
+architecture, the leaky unit's impulse response and the e-fold time of a driven, coupled leaky
+network; and the stage's networks (shared with
 :mod:`rnndyn.stages.taming_copy`). See :mod:`rnndyn.stages.taming` for the stage."""
 
 from __future__ import annotations
@@ -177,7 +178,123 @@ def leaky_impulse_response(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
     )
 
 
+def slowest_mode_efold_time(jacobian: np.ndarray) -> float:
+    """E-fold time ``−1/ln ρ(J)`` (steps) of the slowest mode of a stable fixed point with Jacobian ``J`` (N, N).
+
+    A perturbation along the eigenvector of the eigenvalue of largest modulus ``ρ`` shrinks by
+    ``ρ`` per step; every other mode dies faster. NaN unless ``0 < ρ < 1``.
+    """
+    rho = float(np.abs(np.linalg.eigvals(jacobian)).max())
+    return -1.0 / math.log(rho) if 0.0 < rho < 1.0 else math.nan
+
+
+def leaky_jacobian(weight: np.ndarray, preactivation: np.ndarray, alpha: float) -> np.ndarray:
+    """Jacobian ``(1 − α) I + α diag(1 − tanh²(a)) W`` (N, N) of ``h ← (1 − α) h + α tanh(a)``,
+    ``a = W h + U x + b`` the pre-activation (N,) at the point of linearisation."""
+    slope = 1.0 - np.tanh(preactivation) ** 2
+    return (1.0 - alpha) * np.eye(weight.shape[0]) + alpha * slope[:, None] * weight
+
+
+def perturbation_decay_rate(step, fixed_point: torch.Tensor, direction: torch.Tensor, *, size: float,
+                            n_transient: int, n_measure: int) -> tuple[float, np.ndarray]:
+    """Asymptotic decay rate (1/step) of a small perturbation of the fixed point of the map ``step``.
+
+    The nonlinear map runs the fixed point ``h*`` (1, N) and ``h* + size · v`` side by side; after
+    each step the difference is measured and rescaled back to ``size`` (Benettin et al. 1980's
+    renormalisation, applied at a fixed point: a power iteration of the map's own linearisation).
+    The rate is the mean log growth factor over the last ``n_measure`` of
+    ``n_transient + n_measure`` steps, when the slowest mode dominates.
+
+    Returns
+    -------
+    rate : float
+        ``< 0`` for a stable fixed point; the e-fold time is ``−1/rate``.
+    log_norm : numpy.ndarray
+        ``(n_transient + n_measure + 1,)``: ``ln(‖δ_t‖/‖δ_0‖)`` of the perturbation had it not been
+        rescaled (the sum of the log growth factors), ``log_norm[0] = 0``.
+    """
+    v = direction / direction.norm()
+    pair = torch.cat([fixed_point, fixed_point + size * v])
+    log_growth = np.empty(n_transient + n_measure)
+    for t in range(log_growth.size):
+        pair = step(pair)
+        delta = pair[1] - pair[0]
+        norm = float(delta.norm())
+        log_growth[t] = math.log(norm / size)
+        pair = torch.stack([pair[0], pair[0] + delta * (size / norm)])
+    return float(log_growth[n_transient:].mean()), np.concatenate([[0.0], np.cumsum(log_growth)])
+
+
+def driven_leaky_efold_time(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
+    """E-fold time of a driven leaky network with recurrent weights, measured and from its Jacobian, per α.
+
+    A leaky network ``h ← (1 − α) h + α tanh(W h + U x + b)`` with ``W ~ N(0, g²/N)`` (``g`` =
+    ``leaky.driven.g`` > 0; float64; stream ``("leaky_driven", α)``) receives a constant input
+    ``x = drive · e_0`` (the first symbol's channel) and settles on a fixed point ``h*``
+    (``n_settle`` steps). The tanh slopes there are below 1 and ``W`` couples the units, so the
+    slowest mode's e-fold time is ``−1/ln ρ(J)``, ``J = (1 − α) I + α diag(1 − tanh²(a*)) W``
+    (:func:`leaky_jacobian`), not the uncoupled unit's ``−1/ln(1 − α)``. The measurement
+    (:func:`perturbation_decay_rate`) runs the network's own ``step``, from a random direction
+    (stream ``("leaky_driven", α, "direction")``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per α: ``driven_efold_time`` (measured), ``driven_efold_time_theory`` (−1/ln ρ(J)),
+        ``driven_efold_time_uncoupled`` (−1/ln(1 − α), the formula that ignores W), the fixed point's
+        residual ``‖F(h*) − h*‖`` and mean tanh slope; ``driven_log_norm`` (alpha, t_driven): the
+        perturbation's log norm against steps.
+    """
+    dcfg = cfg["leaky"]["driven"]
+    alphas = np.asarray(cfg["leaky"]["alpha"], dtype=np.float64)
+    n_in, n = cfg["copy"]["n_symbols"] + 2, cfg["hidden_size"]
+    x = torch.zeros(2, n_in, dtype=torch.float64)
+    x[:, 0] = dcfg["drive"]
+    measured, theory, residual, slope, log_norms = [], [], [], [], []
+    for alpha in alphas:
+        model = build_model("leaky", input_size=n_in, hidden_size=n, output_size=1,
+                            generator=streams.torch("leaky_driven", float(alpha)),
+                            dtype=torch.float64, alpha=float(alpha), g=dcfg["g"])
+        with torch.no_grad():
+            h = torch.zeros(1, n, dtype=torch.float64)
+            for _ in range(dcfg["n_settle"]):
+                h = model.step(x[:1], h)
+            residual.append(float((model.step(x[:1], h) - h).norm()))
+            weight = model.recurrent_weight.numpy()
+            preactivation = (x[0] @ model.input_weight.T + model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0).numpy() \
+                + weight @ h[0].numpy()
+            theory.append(slowest_mode_efold_time(leaky_jacobian(weight, preactivation, float(alpha))))
+            slope.append(float((1.0 - np.tanh(preactivation) ** 2).mean()))
+            direction = torch.from_numpy(streams.numpy("leaky_driven", float(alpha), "direction").standard_normal(n))
+            rate, log_norm = perturbation_decay_rate(
+                lambda s: model.step(x, s), h, direction.unsqueeze(0), size=dcfg["perturbation"],
+                n_transient=dcfg["n_transient"], n_measure=dcfg["n_measure"])
+        measured.append(-1.0 / rate)
+        log_norms.append(log_norm)
+    per_alpha = {
+        "driven_efold_time": (measured, "measured e-fold time of the slowest mode, driven leaky network", "step"),
+        "driven_efold_time_theory": (theory, "-1 / ln rho(J), J the Jacobian at the fixed point", "step"),
+        "driven_efold_time_uncoupled": (-1.0 / np.log1p(-alphas), "-1 / ln(1 - alpha), the formula ignoring W",
+                                        "step"),
+        "driven_fixed_point_residual": (residual, "||F(h*) - h*|| at the fixed point", "1"),
+        "driven_mean_slope": (slope, "mean tanh slope 1 - tanh^2(a*) at the fixed point", "1"),
+    }
+    return xr.Dataset(
+        {name: (("alpha",), np.asarray(values), {"long_name": long, "units": units})
+         for name, (values, long, units) in per_alpha.items()}
+        | {"driven_log_norm": (("alpha", "t_driven"), np.stack(log_norms),
+                               {"long_name": "ln(|delta_t| / |delta_0|) of a perturbation of the fixed point",
+                                "units": "1"})},
+        coords={"alpha": ("alpha", alphas, {"long_name": "leak rate alpha", "units": "1"}),
+                "t_driven": ("t_driven", np.arange(len(log_norms[0])),
+                             {"long_name": "steps after the perturbation", "units": "step"})},
+        attrs={"driven_g": dcfg["g"], "drive": dcfg["drive"], "driven_perturbation": dcfg["perturbation"],
+               "driven_n_transient": dcfg["n_transient"]},
+    )
+
+
 def initialisation(cfg: dict[str, Any], streams: Streams) -> xr.Dataset:
-    """The ``taming_init`` store: :func:`initial_gradients` and :func:`leaky_impulse_response`."""
-    return xr.merge([initial_gradients(cfg, streams), leaky_impulse_response(cfg, streams)],
-                    combine_attrs="drop_conflicts")
+    """The ``taming_init`` store: :func:`initial_gradients`, :func:`leaky_impulse_response` and
+    :func:`driven_leaky_efold_time`."""
+    return xr.merge([initial_gradients(cfg, streams), leaky_impulse_response(cfg, streams),
+                     driven_leaky_efold_time(cfg, streams)], combine_attrs="drop_conflicts")
