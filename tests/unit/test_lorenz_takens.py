@@ -85,8 +85,9 @@ def test_lorenz_attractor_has_two_loops(takens, lorenz_cloud):
     assert topo.n_dominant_h1 == 2
     assert topo.h1_ratio_2 >= takens["dominant_fraction"] > topo.h1_ratio_3
     # D2 of the same cloud: Grassberger & Procaccia's 2.05 +- 0.01 meets the bootstrap interval.
-    assert topo.d2_low - 0.01 <= 2.05 <= topo.d2_high + 0.01
-    assert topo.d2_r_min < topo.d2_r_max and np.count_nonzero(topo.d2_in_fit) >= 2
+    d2 = topo.dimension
+    assert d2.low - 0.01 <= 2.05 <= d2.high + 0.01
+    assert d2.r_min < d2.r_max and np.count_nonzero(d2.in_fit) >= 2
 
 
 def test_sweep_applies_the_same_path_per_filter(takens):

@@ -152,7 +152,8 @@ def intrinsic_figure(summary: xr.Dataset) -> plt.Figure:
 def dimension_figure(truth: xr.Dataset, reference: xr.Dataset, summary: xr.Dataset,
                      analyses: dict[str, xr.Dataset]) -> plt.Figure:
     """Left: local slope d log C / d log r against r for the true and delay clouds and the best
-    networks' hidden (and, in the full setting, generated) clouds, the plateau the D2 rule chose drawn
+    networks' hidden clouds, delay clouds of their x and, in the full setting, generated (x, y, z)
+    clouds, the plateau the D2 rule chose drawn
     thick. Right: per cloud, the three estimates of its dimension side by side: our D2 (bootstrap
     interval), nolds' D2 of its x (range over series) and the Kaplan-Yorke dimension (Lorenz's, or
     that of the network's intrinsic exponents)."""
@@ -160,6 +161,7 @@ def dimension_figure(truth: xr.Dataset, reference: xr.Dataset, summary: xr.Datas
     curves = [("true (x, y, z)", truth, "true"), ("delay of x", truth, "delay")]
     for label, analysis in analyses.items():
         curves.append((f"{label}: hidden", analysis, "hidden"))
+        curves.append((f"{label}: delay of its x", analysis, "generated_delay"))
         if "generated_d2_local_slope" in analysis:
             curves.append((f"{label}: generated (x, y, z)", analysis, "generated"))
     n_rows = 2 + summary.sizes["model"]

@@ -50,6 +50,7 @@ from rnndyn.stages.lorenz_data import (
 from rnndyn.stages.lorenz_takens import (
     cloud_d2,
     cloud_topology,
+    d2_variables,
     fnn_fractions,
     nolds_d2,
     scalar_variables,
@@ -58,7 +59,6 @@ from rnndyn.stages.lorenz_takens import (
 from rnndyn.stages.lorenz_truth import PRESETS, UNITS, VPT_UNITS, forecast_vpt
 
 if TYPE_CHECKING:
-    from rnndyn.analysis.dimension import CorrelationDimension
     from rnndyn.jobs import Job
 
 
@@ -245,7 +245,7 @@ def analyse_network(model: RecurrentModel, data: xr.Dataset, truth: xr.Dataset, 
                                      "units": "normalised distance"}),
         **scalar_variables("generated_x", "the network's closed-loop x", _safe_fnn(generated, lag, takens),
                            _safe_nolds(generated, lag, takens)),
-        **_delay_d2_variables(output_d2),
+        **d2_variables("generated_delay", "delay embedding of the generated x", output_d2),
         "d_stsp": ((), d_stsp, {"long_name": "D_stsp between generated and true x (delay vectors)", "units": "nat"}),
         "d_h": ((), d_h, {"long_name": "D_H between generated and true x", "units": "1"}),
         **(full_state_variables(generated_state, clean(data, "attractor", setting)[:, window], takens, rng)
@@ -300,16 +300,6 @@ def _safe_nolds(x: np.ndarray, lag: int, cfg: dict[str, Any]) -> np.ndarray:
     if spread.any():
         d2[spread] = nolds_d2(series[spread], lag, cfg)
     return d2
-
-
-def _delay_d2_variables(d2: CorrelationDimension | None) -> dict[str, tuple]:
-    """D2 of the delay embedding of the generated x with its bootstrap interval (NaN: no scaling region)."""
-    values = (np.nan, np.nan, np.nan) if d2 is None else (d2.dimension, d2.low, d2.high)
-    what = "correlation dimension D2 of the delay embedding of the generated x"
-    return {f"generated_delay_d2{suffix}": ((), value, {"long_name": f"{what}{label}", "units": "1"})
-            for suffix, value, label in zip(("", "_low", "_high"), values,
-                                            ("", ", lower end of the 95 % block-bootstrap interval",
-                                             ", upper end of the 95 % block-bootstrap interval"))}
 
 
 def _intrinsic_mask(spectra: NetworkSpectra, size: int) -> np.ndarray:

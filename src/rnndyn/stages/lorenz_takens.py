@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -80,26 +81,15 @@ class CloudTopology:
     h1_unfiltered, n_dominant_h1_unfiltered, h1_unfiltered_min_persistence, h1_unfiltered_ratio_2,
     h1_unfiltered_ratio_3
         The same from the whole cloud (``density_keep = 1``).
-    d2
+    dimension
         Grassberger–Procaccia correlation dimension of the whole cloud over the plateau of its local
-        slopes (:func:`rnndyn.analysis.dimension.correlation_dimension`); NaN without a plateau.
-    d2_low, d2_high
-        Its bootstrap interval.
-    d2_r_min, d2_r_max
-        Ends of the plateau (normalised distance).
-    d2_support
-        Fraction of bootstrap replicates with a plateau.
-    d2_radii, d2_correlation_sum, d2_local_slope, d2_in_fit
-        The C(r) curve, its local slope d log C / d log r and the plateau mask behind ``d2``.
+        slopes, with its bootstrap interval and C(r) curve
+        (:func:`rnndyn.analysis.dimension.correlation_dimension`); None for a cloud without spread.
     """
 
     h0: np.ndarray
     h1: np.ndarray
     n_dominant_h1: int
-    d2: float
-    d2_radii: np.ndarray
-    d2_correlation_sum: np.ndarray
-    d2_in_fit: np.ndarray
     h1_min_persistence: float
     h1_ratio_2: float
     h1_ratio_3: float
@@ -108,12 +98,7 @@ class CloudTopology:
     h1_unfiltered_min_persistence: float
     h1_unfiltered_ratio_2: float
     h1_unfiltered_ratio_3: float
-    d2_low: float
-    d2_high: float
-    d2_r_min: float
-    d2_r_max: float
-    d2_support: float
-    d2_local_slope: np.ndarray
+    dimension: CorrelationDimension | None
 
 
 @dataclass(frozen=True)
@@ -192,15 +177,7 @@ def cloud_topology(points: np.ndarray, cfg: dict[str, Any], rng: np.random.Gener
         "h1_unfiltered_min_persistence": threshold_all,
         "h1_unfiltered_ratio_2": float(ratios_all[0]), "h1_unfiltered_ratio_3": float(ratios_all[1]),
     }
-    d2 = cloud_d2(cloud, cfg, rng)
-    if d2 is None:
-        nan, empty = float("nan"), np.empty(0)
-        return CloudTopology(**bars, d2=nan, d2_radii=empty, d2_correlation_sum=empty,
-                             d2_in_fit=empty.astype(bool), d2_low=nan, d2_high=nan, d2_r_min=nan, d2_r_max=nan,
-                             d2_support=nan, d2_local_slope=empty)
-    return CloudTopology(**bars, d2=d2.dimension, d2_radii=d2.radii, d2_correlation_sum=d2.correlation_sum,
-                         d2_in_fit=d2.in_fit, d2_low=d2.low, d2_high=d2.high, d2_r_min=d2.r_min,
-                         d2_r_max=d2.r_max, d2_support=d2.support, d2_local_slope=d2.local_slope)
+    return CloudTopology(**bars, dimension=cloud_d2(cloud, cfg, rng))
 
 
 def topology_sweep(
@@ -255,6 +232,11 @@ def cloud_d2(points: np.ndarray, cfg: dict[str, Any], rng: np.random.Generator) 
         return None
 
 
+def _scalar(value: float, long_name: str, units: str = "1", *, description: str) -> tuple:
+    """A scalar dataset variable of one cloud, its description in the long name."""
+    return (), value, {"long_name": f"{long_name} ({description})", "units": units}
+
+
 def topology_variables(name: str, description: str, topo: CloudTopology) -> dict[str, tuple]:
     """Dataset variables of one cloud's topology, prefixed ``<name>_`` (diagrams NaN-padded)."""
     def bars(diagram: np.ndarray, label: str, what: str) -> tuple:
@@ -262,12 +244,7 @@ def topology_variables(name: str, description: str, topo: CloudTopology) -> dict
                 {"long_name": f"{what} of the {description}, by decreasing persistence",
                  "units": "normalised distance"})
 
-    def scalar(value: float, long_name: str, units: str = "1") -> tuple:
-        return ((), value, {"long_name": f"{long_name} ({description})", "units": units})
-
-    def curve(values: np.ndarray, long_name: str, units: str = "1") -> tuple:
-        return ((f"{name}_d2_r",), values, {"long_name": f"{long_name} ({description})", "units": units})
-
+    scalar = partial(_scalar, description=description)
     distance = "normalised distance"
     return {
         f"{name}_h0": bars(topo.h0, "h0", "H0 persistence diagram"),
@@ -290,17 +267,33 @@ def topology_variables(name: str, description: str, topo: CloudTopology) -> dict
                                                 "second longest H1 persistence over the longest, unfiltered"),
         f"{name}_h1_unfiltered_ratio_3": scalar(topo.h1_unfiltered_ratio_3,
                                                 "third longest H1 persistence over the longest, unfiltered"),
-        f"{name}_d2": ((), topo.d2, {"long_name": f"correlation dimension D2 of the {description}",
-                                     "units": "1"}),
-        f"{name}_d2_low": scalar(topo.d2_low, "D2, lower end of the 95 % block-bootstrap interval"),
-        f"{name}_d2_high": scalar(topo.d2_high, "D2, upper end of the 95 % block-bootstrap interval"),
-        f"{name}_d2_r_min": scalar(topo.d2_r_min, "smallest radius of the D2 plateau", distance),
-        f"{name}_d2_r_max": scalar(topo.d2_r_max, "largest radius of the D2 plateau", distance),
-        f"{name}_d2_support": scalar(topo.d2_support, "fraction of bootstrap replicates with a D2 plateau"),
-        f"{name}_d2_radius": curve(topo.d2_radii, "radius r of the correlation sum", distance),
-        f"{name}_d2_correlation_sum": curve(topo.d2_correlation_sum, "correlation sum C(r)"),
-        f"{name}_d2_local_slope": curve(topo.d2_local_slope, "local slope d log C / d log r over one octave"),
-        f"{name}_d2_in_fit": curve(topo.d2_in_fit, "radius in the D2 plateau"),
+        **d2_variables(name, description, topo.dimension),
+    }
+
+
+def d2_variables(name: str, description: str, d2: CorrelationDimension | None) -> dict[str, tuple]:
+    """Dataset variables of one cloud's correlation dimension, prefixed ``<name>_d2`` (NaN and empty
+    curves for a cloud without spread): D2, its bootstrap interval, plateau and C(r) curve."""
+    scalar = partial(_scalar, description=description)
+    def curve(values: np.ndarray, long_name: str, units: str = "1") -> tuple:
+        return ((f"{name}_d2_r",), values, {"long_name": f"{long_name} ({description})", "units": units})
+
+    nan, empty = float("nan"), np.empty(0)
+    distance = "normalised distance"
+    return {
+        f"{name}_d2": scalar(nan if d2 is None else d2.dimension, "correlation dimension D2"),
+        f"{name}_d2_low": scalar(nan if d2 is None else d2.low, "D2, lower end of the 95 % block-bootstrap interval"),
+        f"{name}_d2_high": scalar(nan if d2 is None else d2.high,
+                                  "D2, upper end of the 95 % block-bootstrap interval"),
+        f"{name}_d2_r_min": scalar(nan if d2 is None else d2.r_min, "smallest radius of the D2 plateau", distance),
+        f"{name}_d2_r_max": scalar(nan if d2 is None else d2.r_max, "largest radius of the D2 plateau", distance),
+        f"{name}_d2_support": scalar(nan if d2 is None else d2.support,
+                                     "fraction of bootstrap replicates with a D2 plateau"),
+        f"{name}_d2_radius": curve(empty if d2 is None else d2.radii, "radius r of the correlation sum", distance),
+        f"{name}_d2_correlation_sum": curve(empty if d2 is None else d2.correlation_sum, "correlation sum C(r)"),
+        f"{name}_d2_local_slope": curve(empty if d2 is None else d2.local_slope,
+                                        "local slope d log C / d log r over one octave"),
+        f"{name}_d2_in_fit": curve(empty.astype(bool) if d2 is None else d2.in_fit, "radius in the D2 plateau"),
     }
 
 
