@@ -380,30 +380,33 @@ def network_claims(summary: xr.Dataset, truth: xr.Dataset) -> list[Claim]:
     claims.extend(dimension_claims(summary))
     if "full" in settings:
         claims.extend(full_dsr_claims(summary, truth))
-        claims.extend(full_cloud_claims(summary.isel(model=summary["setting"].values == "full")))
+        claims.extend(cloud_claims(summary, "full", "generated", "generated (x, y, z) cloud"))
     if "scalar" in settings:
         claims.extend(scalar_claims(summary.isel(model=summary["setting"].values == "scalar"), truth))
     return claims
 
 
-def full_cloud_claims(summary: xr.Dataset) -> list[Claim]:
-    """The full setting, per group, medians over replicates (findings): D2 and dominant H1 bars of
-    the generated (x, y, z) cloud, by the same path as the true cloud's."""
+def cloud_claims(summary: xr.Dataset, setting: str, name: str, what: str) -> list[Claim]:
+    """Per group of ``setting``, medians over replicates (findings): ``takens/<setting>_<group>_<name>_d2``
+    and ``..._<name>_h1_dominant_bars`` of the network cloud ``name`` (``hidden``: the closed-loop
+    state; ``generated``: the generated (x, y, z)), by the same path as the truth's clouds."""
     claims = []
-    for group, members in groups(summary, "full").items():
-        median, interval = median_interval(summary["generated_d2"].values[members])
-        claims.append(claim_close(f"takens/full_{group}_generated_d2",
-                                  f"D2 of the generated (x, y, z) cloud of {group}, median over replicates",
+    for group, members in groups(summary, setting).items():
+        median, interval = median_interval(summary[f"{name}_d2"].values[members])
+        claims.append(claim_close(f"takens/{setting}_{group}_{name}_d2",
+                                  f"D2 of the {what} of {group} ({setting}), median over replicates",
                                   kind="finding", measured=median, expected=D2_EXPECTED, tolerance=SCALAR_D2_TOL,
                                   figure="lorenz_dimension",
-                                  note=f"{interval}; expected Grassberger & Procaccia 1983; tolerance issue 11's "
-                                       "scalar-setting target, our declared choice"))
-        median, interval = median_interval(summary["generated_n_dominant_h1"].values[members])
-        claims.append(claim_close(f"takens/full_{group}_generated_h1_dominant_bars",
-                                  f"dominant H1 bars of the generated (x, y, z) cloud of {group}, median over "
-                                  "replicates", kind="finding", measured=median, expected=2, tolerance=0,
-                                  note=f"{interval}; expected: Lorenz's two lobes; the pipeline's topology path, as "
-                                       "for the true cloud"))
+                                  note=f"{interval}; Grassberger-Procaccia on the cloud; expected Grassberger & "
+                                       "Procaccia 1983; tolerance issue 11's scalar-setting target, our declared "
+                                       "choice"))
+        median, interval = median_interval(summary[f"{name}_n_dominant_h1"].values[members])
+        claims.append(claim_close(f"takens/{setting}_{group}_{name}_h1_dominant_bars",
+                                  f"dominant H1 bars of the {what} of {group} ({setting}), median over replicates",
+                                  kind="finding", measured=median, expected=2, tolerance=0,
+                                  figure="lorenz_persistence",
+                                  note=f"{interval}; expected: Lorenz's two lobes; the pipeline's topology path "
+                                       "(rnndyn.stages.lorenz_takens.cloud_topology), as for the truth's clouds"))
     return claims
 
 
@@ -412,26 +415,12 @@ def scalar_claims(summary: xr.Dataset, truth: xr.Dataset) -> list[Claim]:
     dominant H1 bars, the FNN fraction of the generated x at dimension 3. The Takens claims of the
     truth's clouds and of the best network (one network, reported beside the medians, kind
     ``theory``), and each group against the linear-Gaussian nulls."""
-    claims = []
     fnn_threshold = float(truth.attrs["fnn_threshold"])
     fnn_note = (f"Kennel et al. 1992 criteria (rtol 15, atol 2) with a Theiler window; threshold "
                 f"{fnn_threshold:g} (our declared choice): an embedding is reached when at most 1 % of neighbours "
                 "are false")
+    claims = cloud_claims(summary, "scalar", "hidden", "closed-loop state cloud")
     for group, members in groups(summary, "scalar").items():
-        median, interval = median_interval(summary["hidden_d2"].values[members])
-        claims.append(claim_close(f"takens/scalar_{group}_hidden_d2",
-                                  f"D2 of the closed-loop state cloud of {group} trained on x(t), median over replicates",
-                                  kind="finding", measured=median, expected=D2_EXPECTED, tolerance=SCALAR_D2_TOL,
-                                  figure="lorenz_dimension",
-                                  note=f"{interval}; Grassberger-Procaccia on the cloud; expected Grassberger & "
-                                       "Procaccia 1983, tolerance issue 11's target, our declared choice"))
-        median, interval = median_interval(summary["hidden_n_dominant_h1"].values[members])
-        claims.append(claim_close(f"takens/scalar_{group}_hidden_h1_dominant_bars",
-                                  f"dominant H1 bars of the closed-loop state cloud of {group} trained on x(t), median "
-                                  "over replicates", kind="finding", measured=median, expected=2, tolerance=0,
-                                  figure="lorenz_persistence",
-                                  note=f"{interval}; expected: Lorenz's two lobes; the pipeline's topology path "
-                                       f"(rnndyn.stages.lorenz_takens.cloud_topology), as for the truth's clouds"))
         median, interval = median_interval(summary["generated_x_fnn_dim3"].values[members])
         claims.append(claim_close(f"takens/scalar_{group}_generated_x_fnn_dim3",
                                   f"false-nearest-neighbour fraction at dimension 3 of the x generated by {group}, "
