@@ -199,7 +199,10 @@ def test_closed_loop_feeds_predictions_back(name, options):
     assert predictions.shape == (2, 5, 3)
     assert states.shape == (2, 5, model.state_size)
     assert torch.equal(states[:, 0], model(warmup)[1][:, -1])
-    assert torch.equal(predictions, model.readout(states))
+    # Step by step, as closed_loop calls them: a readout of the stacked (B, T, S) states may take
+    # another matmul kernel and differ in the last bit on some CPUs.
+    for k in range(5):
+        assert torch.equal(predictions[:, k], model.readout(states[:, k]))
     for k in range(4):
         assert torch.equal(states[:, k + 1], model.step(predictions[:, k], states[:, k]))
 

@@ -207,13 +207,15 @@ def test_lambda1_on_gains_matches_the_linear_map_at_the_stable_origin(dtype):
 
 
 def test_lambda1_on_gains_float32_agrees_with_float64_in_the_chaotic_regime():
-    # Same draws, different rounding: the trajectories part, the exponent does not (N = 64, g = 2:
-    # lambda1 ~ 0.2; finite-time estimates over 2000 steps differ by their sampling noise, ~0.01).
+    # Same draws, different rounding: the trajectories part, the exponent does not. N = 64, g = 3:
+    # lambda1 = 0.261 +- 0.001 over 20,000 steps and three noise streams (mean field: 0.31); estimates
+    # over 2,000 steps differ by their sampling noise, < 0.01. (At g = 2 this network is barely
+    # chaotic, lambda1 0.01-0.07 by stream, and the rounding of the CPU decides the sign of a margin.)
     J = coupling_matrix(64, torch.Generator().manual_seed(4))
     cfg = {"n_transient": 200, "n_align": 50, "n_steps": 2000}
-    run = [lambda1_on_gains(J, np.array([2.0]), np.array([0.1]), cfg, Streams(1, "test"), torch.device("cpu"), dt)
+    run = [lambda1_on_gains(J, np.array([3.0]), np.array([0.1]), cfg, Streams(1, "test"), torch.device("cpu"), dt)
            for dt in (torch.float64, torch.float32)]
-    assert run[0][0] > 0.1
+    assert run[0][0] > 0.2
     assert run[1][0] == pytest.approx(run[0][0], abs=0.02)
 
 
