@@ -12,6 +12,7 @@ STAGE_FIGURES["lorenz"] = [
     "lorenz_intrinsic",
     "lorenz_dimension",
     "lorenz_sweep",
+    "lorenz_fnn",
     "lorenz_convergence",
     "lorenz_vpt",
     "lorenz_training",
@@ -223,6 +224,12 @@ rule lorenz_figures:
         sweep_png=report(
             f"{RESULTS}/figures/lorenz_sweep.png",
             caption="../report/lorenz_sweep.rst",
+            category="Lorenz: Takens and Lyapunov",
+        ),
+        fnn_pdf=f"{RESULTS}/figures/lorenz_fnn.pdf",
+        fnn_png=report(
+            f"{RESULTS}/figures/lorenz_fnn.png",
+            caption="../report/lorenz_fnn.rst",
             category="Lorenz: Takens and Lyapunov",
         ),
         convergence_pdf=f"{RESULTS}/figures/lorenz_convergence.pdf",
