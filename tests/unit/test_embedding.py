@@ -119,6 +119,18 @@ def test_false_nearest_neighbours_of_lorenz_x_give_dimension_three(lorenz_x):
     assert embedding_dimension(fractions, dims, threshold=0.01) == 3
 
 
+def test_false_nearest_neighbours_of_white_noise_find_no_embedding():
+    """The negative case of the takens FNN claims: noise fills every dimension, so no dimension up to 4
+    gets below the claims' 1 % threshold (at dimension 3 the fraction was 0.26-0.28 for seeds 0-2;
+    it falls slowly only through the attractor-size criterion)."""
+    x = np.random.default_rng(0).standard_normal(5_000)
+    dims = [1, 2, 3, 4]
+    fractions = false_nearest_neighbours(x, dims, lag=1)
+    assert fractions[2] > 0.1
+    with pytest.raises(ValueError, match="no dimension"):
+        embedding_dimension(fractions, dims, threshold=0.01)
+
+
 def test_theiler_window_excludes_temporal_neighbours():
     x = np.arange(100.0)  # a ramp: in one dimension the nearest vectors are the adjacent samples
     # Window 0: neighbour j = i +- 1, the next coordinates differ by 1 as well, nothing is false.
